@@ -1,0 +1,47 @@
+# Run `make help` for the targets. Everything runs from the pinned .venv.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+.PHONY: bootstrap
+bootstrap: ## Install podman, runc, debootstrap and the pinned .venv (root, Debian 12)
+	bash scripts/bootstrap.sh
+
+.PHONY: image
+image: bootstrap ## Build the lab's base image (cached)
+	bash scripts/build-image.sh
+
+.PHONY: lint
+lint: bootstrap ## yamllint and ansible-lint (production profile)
+	yamllint .
+	ansible-lint
+
+.PHONY: unit
+unit: bootstrap ## pytest unit tests of the bundled modules
+	pytest -q tests/unit
+
+.PHONY: molecule
+molecule: image ## The lab end to end: create, prepare, converge, idempotence, verify, destroy
+	molecule test -s default
+
+.PHONY: test
+test: lint unit molecule ## The whole test suite (what CI runs)
+
+.PHONY: lab
+lab: image ## Deploy Heat into the lab controller with site.yml (creates the lab if needed)
+	molecule converge -s default
+
+.PHONY: lab-destroy
+lab-destroy: bootstrap ## Remove the lab container
+	molecule destroy -s default
+
+.PHONY: benchmark
+benchmark: image ## Measure converge and re-run times in the lab (prints a table, writes JSON)
+	python3 scripts/benchmark.py
