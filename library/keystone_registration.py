@@ -858,8 +858,11 @@ class KeystoneRegistration(object):
             wanted_regions += [e['region'] for e in spec['endpoints'] if e['region']]
             for region in sorted(set(wanted_regions)):
                 if region not in self.regions:
-                    errors.append("region '%s' does not exist in Keystone; existing regions: %s"
-                                  % (region, ', '.join(sorted(self.regions)) or 'none'))
+                    alike = [r for r in self.regions if r.lower() == region.lower()]
+                    errors.append("region '%s' does not exist in Keystone; existing regions: %s%s"
+                                  % (region, ', '.join(sorted(self.regions)) or 'none',
+                                     " (region IDs are case-sensitive: use '%s' or create '%s')"
+                                     % (alike[0], region) if alike else ''))
         self.endpoint_services = []
         for index, e in enumerate(spec['endpoints']):
             found = self.resolve_service(e['service'])

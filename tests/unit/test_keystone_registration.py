@@ -6,6 +6,7 @@ requests counted here are the requests a real Keystone would receive.
 """
 import copy
 import json
+import os
 import re
 import uuid
 from urllib.parse import parse_qs, urlsplit
@@ -382,7 +383,7 @@ def keystone(monkeypatch):
     fake = FakeKeystone()
     monkeypatch.setattr(requests.adapters.HTTPAdapter, 'send',
                         lambda adapter, request, **kwargs: fake.send(request))
-    for name in list(__import__('os').environ):
+    for name in list(os.environ):
         if name.startswith('OS_'):
             monkeypatch.delenv(name)
     return fake
@@ -964,7 +965,8 @@ def test_missing_region(run, keystone):
     region = keystone.data['regions'].pop('RegionOne')
     keystone.add('regions', dict(region, id='regionOne'))
     result = run(heat_spec(), fail=True)
-    assert result['msg'] == ("region 'RegionOne' does not exist in Keystone; existing regions: regionOne. "
+    assert result['msg'] == ("region 'RegionOne' does not exist in Keystone; existing regions: regionOne "
+                             "(region IDs are case-sensitive: use 'regionOne' or create 'RegionOne'). "
                              "Nothing was changed.")
     assert keystone.writes == []
 

@@ -1,4 +1,6 @@
 """Unit tests of module_utils/openstack_auth.py (shared by keystone_registration and heat_stack)."""
+import os
+
 import pytest
 
 from ansible.module_utils import openstack_auth
@@ -29,7 +31,7 @@ class FakeModule(object):
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch):
-    for name in list(__import__('os').environ):
+    for name in list(os.environ):
         if name.startswith('OS_'):
             monkeypatch.delenv(name)
 

@@ -1,0 +1,37 @@
+"""Shared helpers for the lab verifier: run OpenStack CLI calls inside the controller."""
+import configparser
+import json
+import shlex
+
+import pytest
+import yaml
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+LAB_VARS = yaml.safe_load((ROOT / 'inventory/lab/group_vars/all/lab.yml').read_text())
+
+
+@pytest.fixture(scope='module')
+def lab():
+    """The lab's inventory values (passwords of a throw-away container)."""
+    return LAB_VARS
+
+
+@pytest.fixture(scope='module')
+def heat_conf(host):
+    parser = configparser.RawConfigParser(strict=False, interpolation=None)
+    parser.read_string(host.file('/etc/heat/heat.conf').content_string)
+    return parser
+
+
+def openstack(host, args, openrc='/root/admin-openrc.sh', env=None):
+    """Run `openstack ARGS -f json` with an openrc sourced; return parsed JSON."""
+    prefix = ' '.join('%s=%s' % (k, shlex.quote(v)) for k, v in (env or {}).items())
+    cmd = host.run('. %s && %s openstack %s -f json' % (openrc, prefix, args))
+    assert cmd.rc == 0, 'openstack %s failed: %s' % (args, cmd.stderr)
+    return json.loads(cmd.stdout)
+
+
+@pytest.fixture(scope='module')
+def admin(host):
+    return lambda args, **kw: openstack(host, args, **kw)
