@@ -2,19 +2,19 @@
 import configparser
 import json
 import shlex
-
-import pytest
-import yaml
+import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
-LAB_VARS = yaml.safe_load((ROOT / 'inventory/lab/group_vars/all/lab.yml').read_text())
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / 'tests' / 'lab'))
+from labtools import LAB  # noqa: E402  (after the path is set)
 
 
 @pytest.fixture(scope='module')
 def lab():
     """The lab's inventory values (passwords of a throw-away container)."""
-    return LAB_VARS
+    return LAB
 
 
 @pytest.fixture(scope='module')
@@ -24,10 +24,12 @@ def heat_conf(host):
     return parser
 
 
-def openstack(host, args, openrc='/root/admin-openrc.sh', env=None):
+def openstack(host, args, openrc='/root/admin-openrc.sh', env=None, check=True):
     """Run `openstack ARGS -f json` with an openrc sourced; return parsed JSON."""
     prefix = ' '.join('%s=%s' % (k, shlex.quote(v)) for k, v in (env or {}).items())
     cmd = host.run('. %s && %s openstack %s -f json' % (openrc, prefix, args))
+    if not check:
+        return cmd
     assert cmd.rc == 0, 'openstack %s failed: %s' % (args, cmd.stderr)
     return json.loads(cmd.stdout)
 
@@ -35,3 +37,8 @@ def openstack(host, args, openrc='/root/admin-openrc.sh', env=None):
 @pytest.fixture(scope='module')
 def admin(host):
     return lambda args, **kw: openstack(host, args, **kw)
+
+
+@pytest.fixture(scope='module')
+def demo(host):
+    return lambda args, **kw: openstack(host, args, openrc='/root/demo-openrc.sh', **kw)

@@ -1,0 +1,44 @@
+"""Step 12: the verification stack, created by converge as the demo user and
+kept (heat_verify_keep_stack in the lab), then deleted here without leftovers."""
+import json
+
+from labtools import playbook
+
+
+def test_demo_openrc_is_private(host):
+    openrc = host.file('/root/demo-openrc.sh')
+    assert openrc.mode == 0o600
+    assert openrc.user == 'root'
+    assert 'OS_USERNAME=demo' in openrc.content_string
+
+
+def test_demo_user_is_stack_owner_not_admin(admin):
+    roles = {r['Role'] for r in admin('role assignment list --user demo --project demo --names')}
+    assert 'heat_stack_owner' in roles
+    assert 'admin' not in roles
+
+
+def test_smoke_stack_complete_with_signalled_data(demo):
+    stack = demo('stack show testStack')
+    assert stack['stack_status'] == 'CREATE_COMPLETE', stack['stack_status_reason']
+    outputs = {o['output_key']: o['output_value'] for o in stack['outputs']}
+    data = outputs['wait_condition_data']
+    data = json.loads(data) if isinstance(data, str) else data
+    assert data == {'1': 'signalled by heat_stack'}
+    assert len(outputs['random_string']) == 16
+
+
+def test_stack_user_lives_in_the_stack_domain(admin):
+    # The wait-condition handle's user was created by heat_domain_admin.
+    projects = admin('project list --domain heat')
+    assert len(projects) == 1, projects
+
+
+def test_deleting_the_stack_leaves_nothing_behind(host, admin, demo):
+    run = playbook('playbooks/verify.yml', extra={'heat_verify_keep_stack': False})
+    assert run.rc == 0, run
+    assert 'CREATE_COMPLETE' in run.out  # the guide's stack list was printed
+    assert demo('stack list') == []
+    assert admin('project list --domain heat') == []
+    users = {u['Name'] for u in admin('user list --domain heat')}
+    assert users == {'heat_domain_admin'}
