@@ -37,7 +37,12 @@ fi
 for unit in systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer; do
     ln -sf /dev/null "$ROOTFS/etc/systemd/system/$unit"
 done
-apt_clean() { rm -rf "$ROOTFS"/var/cache/apt/archives/*.deb "$ROOTFS"/var/lib/apt/lists/*; }
+# Empty package lists dated 1970, so that apt (and Ansible's cache_valid_time) know
+# they must be fetched, instead of trusting an empty but recent cache.
+apt_clean() {
+    rm -rf "$ROOTFS"/var/cache/apt/archives/*.deb "$ROOTFS"/var/lib/apt/lists/*
+    touch -d @0 "$ROOTFS/var/lib/apt/lists"
+}
 apt_clean
 
 echo "build-image: importing as $IMAGE"

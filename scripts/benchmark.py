@@ -1,0 +1,668 @@
+#!/usr/bin/env python3
+"""Benchmark of the heat role in the lab (issue 7): how long a deployment and
+a re-run take, and where the time goes.
+
+Not a test: it measures, prints a Markdown table ready for README.md and
+writes a JSON file (default benchmark/results/latest.json; the per-run logs go
+to benchmark/results/logs/). It drives ansible-playbook from the repository
+root, with the project's ansible.cfg, against one podman lab controller:
+
+  python3 scripts/benchmark.py --fresh              # new container, prepared here
+  python3 scripts/benchmark.py --container NAME     # a container already prepared
+
+With --fresh the benchmark creates the container from the lab image (as
+molecule/default/molecule.yml does), runs molecule/default/prepare.yml, downloads
+the Heat packages with `apt-get install --download-only` (timed on its own, so
+that the converge excludes downloads), then measures:
+
+1. a fresh converge of site.yml, split by phase;
+2. the no-op re-run of site.yml --skip-tags verify (--repeat times);
+3. the no-op re-run of the whole site.yml, verification included;
+4. the re-run after changing one heat.conf key through heat_conf_overrides
+   ([DEFAULT] debug, alternately true and false; --skip-tags verify);
+5. the heat.conf task and the Keystone registration task on the no-op runs;
+6. tasks executed and module invocations on the host, per run;
+7. the ten slowest tasks of the fresh converge.
+
+Per-task timings come from scripts/callback_plugins/benchmark_timer.py; module
+invocations are the "Using module file" lines of Ansible's log (written at
+log verbosity 3, the console output stays as usual).
+
+The container is removed at the end (podman rm -f) unless --keep is given;
+a container the benchmark did not create itself is never removed.
+"""
+import argparse
+import configparser
+import datetime
+import json
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = ROOT / '.venv' / 'bin'
+ANSIBLE_PLAYBOOK = VENV_BIN / 'ansible-playbook'
+CALLBACK_DIR = ROOT / 'scripts' / 'callback_plugins'
+IMAGE = 'localhost/heat-lab-debian12:latest'
+# Containers the benchmark creates carry this label; only those are removed.
+LABEL = 'heat-benchmark=true'
+PLAYBOOK_TIMEOUT = 3600
+
+# Where each task comes from decides its phase (paths relative to ROOT).
+PHASES = [
+    ('validation and facts', ['roles/heat/tasks/validate.yml', 'playbooks/heat.yml']),
+    ('packages', ['roles/heat/tasks/install.yml']),
+    ('database', ['roles/heat/tasks/database.yml']),
+    ('heat.conf', ['roles/heat/tasks/config.yml']),
+    ('db_sync', ['roles/heat/tasks/db_sync.yml']),
+    ('Keystone', ['roles/heat/tasks/keystone.yml']),
+    ('services start + ready', ['roles/heat/tasks/services.yml', 'roles/heat/handlers/main.yml',
+                                'roles/heat/tasks/ready.yml']),
+    ('verification', ['roles/heat/tasks/verify.yml', 'playbooks/verify.yml']),
+]
+OTHER_TASKS = 'other tasks'
+OUTSIDE_TASKS = 'outside tasks (Ansible start-up, between tasks)'
+# Heat's own service start-up: the restarts (handlers) and the readiness waits.
+STARTUP_FILES = ['roles/heat/handlers/main.yml', 'roles/heat/tasks/ready.yml']
+
+# The single tasks issue 7 sets a no-op target for: (file, task name, target s).
+HEAT_CONF_TASK = ('roles/heat/tasks/config.yml', 'Configure heat.conf', 1.0)
+KEYSTONE_TASK = ('roles/heat/tasks/keystone.yml', 'Register the Orchestration service in Keystone', 2.0)
+KEYSTONE_PROBE_TASK = ('roles/heat/tasks/validate.yml', 'Authenticate to Keystone with the admin credentials', None)
+
+TARGET_NOOP_SECONDS = 15.0
+TARGET_FRESH_SECONDS = 180.0
+
+
+# --- Small helpers -------------------------------------------------------------
+
+def log(message):
+    """A progress line, with the time of day."""
+    print('[%s] %s' % (time.strftime('%H:%M:%S'), message), flush=True)
+
+
+def run(argv, check=True, timeout=None):
+    """Run a command; return the CompletedProcess (stdout and stderr together)."""
+    proc = subprocess.run(argv, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          check=False, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise SystemExit('benchmark: %s failed (rc %s):\n%s' % (shlex.join(argv), proc.returncode, proc.stdout[-3000:]))
+    return proc
+
+
+def spread(values):
+    """min, median and max of a list of numbers (None when the list is empty)."""
+    if not values:
+        return None
+    return {'min': min(values), 'median': statistics.median(values), 'max': max(values), 'n': len(values)}
+
+
+def seconds(value):
+    """A duration for the table: '12.3 s', or '-' when unknown."""
+    return '-' if value is None else '%.1f s' % value
+
+
+def spread_text(stats):
+    """'min / median / max' for the table."""
+    if stats is None:
+        return '-'
+    return '%.1f / %.1f / %.1f s' % (stats['min'], stats['median'], stats['max'])
+
+
+def relative(path):
+    """A task path (file:line) relative to the repository, without the line."""
+    file_part = path.rsplit(':', 1)[0] if path else ''
+    try:
+        return str(Path(file_part).resolve().relative_to(ROOT))
+    except ValueError:
+        return file_part
+
+
+# --- The machine ------------------------------------------------------------
+
+def machine_info():
+    """CPU count, memory, CPU model, load and what else runs in podman."""
+    meminfo = Path('/proc/meminfo').read_text()
+    mem_kib = int(next(line.split()[1] for line in meminfo.splitlines() if line.startswith('MemTotal:')))
+    cpu_model = 'unknown'
+    for line in Path('/proc/cpuinfo').read_text().splitlines():
+        if line.startswith('model name'):
+            cpu_model = line.split(':', 1)[1].strip()
+            break
+    running = run(['podman', 'ps', '--format', '{{.Names}}'], check=False).stdout.split()
+    return {
+        'nproc': len(os.sched_getaffinity(0)),
+        'memory_gib': round(mem_kib / 1024 / 1024, 1),
+        'cpu_model': cpu_model,
+        'kernel': platform.release(),
+        'load_average_at_start': [round(x, 2) for x in os.getloadavg()],
+        'containers_running_at_start': running,
+    }
+
+
+def software_info():
+    """ansible-core version and the commit measured."""
+    version = run([str(VENV_BIN / 'ansible'), '--version'], check=False).stdout.splitlines()
+    commit = run(['git', '-C', str(ROOT), 'rev-parse', '--short', 'HEAD'], check=False).stdout.strip()
+    dirty = run(['git', '-C', str(ROOT), 'status', '--porcelain', '--untracked-files=no'], check=False).stdout.strip()
+    return {
+        'ansible': version[0] if version else 'unknown',
+        'commit': commit + (' (with uncommitted changes)' if dirty else ''),
+    }
+
+
+# --- The lab container --------------------------------------------------------
+
+def container_exists(name):
+    return run(['podman', 'container', 'exists', name], check=False).returncode == 0
+
+
+def created_by_benchmark(name):
+    """True when the container carries the benchmark's label."""
+    key, value = LABEL.split('=')
+    proc = run(['podman', 'inspect', '--format', '{{index .Config.Labels "%s"}}' % key, name], check=False)
+    return proc.returncode == 0 and proc.stdout.strip() == value
+
+
+def in_container(name, command, check=True, timeout=None):
+    """Run a shell command in the container."""
+    return run(['podman', 'exec', name, 'bash', '-c', command], check=check, timeout=timeout)
+
+
+def ensure_image():
+    """Build the lab image when it is missing (scripts/build-image.sh)."""
+    if run(['podman', 'image', 'exists', IMAGE], check=False).returncode != 0:
+        log('image %s missing: building it with scripts/build-image.sh' % IMAGE)
+        subprocess.run(['bash', str(ROOT / 'scripts' / 'build-image.sh')], check=True)
+
+
+def create_container(name):
+    """A new lab controller, with molecule.yml's options; waits for systemd."""
+    run(['podman', 'run', '--detach', '--name', name, '--hostname', 'controller',
+         '--label', LABEL, '--systemd', 'always',
+         '--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=30000:30000',
+         IMAGE, '/sbin/init'])
+    # "degraded" is fine (units that make no sense in a container).
+    in_container(name, 'systemctl is-system-running --wait >/dev/null || true', timeout=300)
+
+
+def remove_container(name):
+    run(['podman', 'rm', '--force', name], check=False)
+
+
+def package_installed(name, package):
+    proc = in_container(name, "dpkg-query -W -f '${Status}' %s" % shlex.quote(package), check=False)
+    return proc.returncode == 0 and 'install ok installed' in proc.stdout
+
+
+def heat_packages():
+    """The Debian packages the role installs (roles/heat/vars/main.yml, rabbit)."""
+    role_vars = yaml.safe_load((ROOT / 'roles/heat/vars/main.yml').read_text())
+    return role_vars['_heat_packages']['Debian'] + role_vars['_heat_transport_packages']['rabbit']
+
+
+def download_packages(name):
+    """apt-get install --download-only of the Heat packages, timed."""
+    packages = heat_packages()
+    start = time.monotonic()
+    in_container(name, 'DEBIAN_FRONTEND=noninteractive apt-get install --download-only --yes --quiet %s'
+                 % shlex.join(packages), timeout=1800)
+    elapsed = time.monotonic() - start
+    cache = in_container(name, "find /var/cache/apt/archives -name '*.deb' | wc -l;"
+                         " du -sm /var/cache/apt/archives | cut -f1").stdout.split()
+    return {
+        'seconds': elapsed,
+        'method': 'apt-get install --download-only of the role\'s packages before the converge, '
+                  'so that the converge installs from the local cache',
+        'packages': packages,
+        'debs_in_cache': int(cache[0]),
+        'cache_mib': int(cache[1]),
+    }
+
+
+def current_debug(name):
+    """[DEFAULT] debug in the container's heat.conf, as a boolean (unset is false)."""
+    parser = configparser.RawConfigParser(strict=False, interpolation=None)
+    parser.read_string(in_container(name, 'cat /etc/heat/heat.conf').stdout)
+    return parser.get('DEFAULT', 'debug', fallback='false').strip().lower() in ('true', '1', 'yes', 'on')
+
+
+# --- Running ansible-playbook ---------------------------------------------------
+
+def write_inventory(directory, name):
+    """Inventory: group controller with the container, and the lab's group_vars."""
+    hosts = {'controller': {'hosts': {name: {
+        'ansible_connection': 'containers.podman.podman',
+        'ansible_python_interpreter': '/usr/bin/python3',
+    }}}}
+    path = Path(directory) / 'hosts.yml'
+    path.write_text(yaml.safe_dump(hosts, default_flow_style=False))
+    (Path(directory) / 'group_vars').symlink_to(ROOT / 'inventory' / 'lab' / 'group_vars')
+    return path
+
+
+def ansible_env(logs, label):
+    """Environment of one ansible-playbook run: the timing callback and the log."""
+    env = dict(os.environ)
+    env.update({
+        'ANSIBLE_CONFIG': str(ROOT / 'ansible.cfg'),
+        'ANSIBLE_FORCE_COLOR': '0',
+        'ANSIBLE_NOCOLOR': '1',
+        'ANSIBLE_CALLBACK_PLUGINS': str(CALLBACK_DIR),
+        # profile_tasks is what ansible.cfg enables: keep what operators run.
+        'ANSIBLE_CALLBACKS_ENABLED': 'ansible.posix.profile_tasks,benchmark_timer',
+        'BENCHMARK_TIMINGS_FILE': str(logs / ('%s.tasks.jsonl' % label)),
+        'ANSIBLE_LOG_PATH': str(logs / ('%s.ansible.log' % label)),
+        'ANSIBLE_LOG_VERBOSITY': '3',
+        'PATH': '%s:%s' % (VENV_BIN, os.environ.get('PATH', '')),
+    })
+    return env
+
+
+def read_tasks(path):
+    """The callback's lines, each with its duration and phase."""
+    if not path.exists():
+        return []
+    tasks = []
+    for line in path.read_text().splitlines():
+        task = json.loads(line)
+        task['file'] = relative(task['path'])
+        task['seconds'] = task['end'] - task['start'] if task['start'] else 0.0
+        task['phase'] = phase_of(task['file'])
+        tasks.append(task)
+    return tasks
+
+
+def phase_of(file):
+    for phase, files in PHASES:
+        if file in files:
+            return phase
+    return OTHER_TASKS
+
+
+def show_new_phase(timings, shown, label, start):
+    """Print a progress line when the last finished task is in a new phase."""
+    tasks = read_tasks(timings)
+    if tasks and tasks[-1]['phase'] != shown:
+        shown = tasks[-1]['phase']
+        log('  %s: +%.0f s, in %s (%d tasks done)' % (label, time.monotonic() - start, shown, len(tasks)))
+    return shown
+
+
+def run_playbook(label, args, inventory, logs):
+    """Run ansible-playbook ARGS; return the run's figures. Stops on failure."""
+    argv = [str(ANSIBLE_PLAYBOOK), '-i', str(inventory)] + args
+    env = ansible_env(logs, label)
+    timings = Path(env['BENCHMARK_TIMINGS_FILE'])
+    for stale in (timings, Path(env['ANSIBLE_LOG_PATH'])):
+        stale.unlink(missing_ok=True)
+    output = logs / ('%s.out' % label)
+    start = time.monotonic()
+    shown = None
+    with open(output, 'w', encoding='utf-8') as stream:
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=stream, stderr=subprocess.STDOUT)
+        while proc.poll() is None:
+            time.sleep(2)
+            shown = show_new_phase(timings, shown, label, start)
+            if time.monotonic() - start > PLAYBOOK_TIMEOUT:
+                proc.kill()
+    wall = time.monotonic() - start
+    if proc.returncode != 0:
+        tail = output.read_text().splitlines()[-40:]
+        raise SystemExit('benchmark: %s failed (rc %s) after %.0f s; log %s:\n%s'
+                         % (label, proc.returncode, wall, output, '\n'.join(tail)))
+    result = summarize_run(read_tasks(timings), Path(env['ANSIBLE_LOG_PATH']))
+    result.update({'label': label, 'command': shlex.join(['ansible-playbook'] + args), 'wall_seconds': wall})
+    result['phases'] = phase_seconds(result['tasks'], wall)
+    return result
+
+
+def count_log_lines(log_path):
+    """Module invocations (by module) and podman commands, from Ansible's log."""
+    modules = Counter()
+    podman_commands = 0
+    for line in log_path.read_text(errors='replace').splitlines():
+        if '| Using module file ' in line:
+            modules[Path(line.split('| Using module file ', 1)[1]).stem] += 1
+        elif '> RUN [' in line:
+            podman_commands += 1
+    return modules, podman_commands
+
+
+def summarize_run(tasks, log_path):
+    """Counts of one run: tasks, changes, module invocations."""
+    modules, podman_commands = count_log_lines(log_path)
+    executed = [t for t in tasks if t['status'] != 'skipped']
+    return {
+        'tasks_total': len(tasks),
+        'tasks_executed': len(executed),
+        'tasks_skipped': len(tasks) - len(executed),
+        'changed': sum(1 for t in tasks if t['changed']),
+        'changed_tasks': ['%s (%s)' % (t['name'], t['file']) for t in tasks if t['changed']],
+        'module_invocations': sum(modules.values()),
+        'modules': dict(modules.most_common()),
+        'podman_commands': podman_commands,
+        'task_seconds': sum(t['seconds'] for t in tasks),
+        'tasks': tasks,
+    }
+
+
+def phase_seconds(tasks, wall):
+    """Seconds per phase, in PHASES order, plus what happened outside tasks."""
+    totals = {phase: 0.0 for phase, _ in PHASES}
+    totals[OTHER_TASKS] = 0.0
+    for task in tasks:
+        totals[task['phase']] += task['seconds']
+    totals[OUTSIDE_TASKS] = wall - sum(totals.values())
+    return totals
+
+
+def slowest(tasks, count):
+    """The COUNT slowest tasks: name, file, phase, seconds, changed."""
+    ordered = sorted(tasks, key=lambda t: t['seconds'], reverse=True)[:count]
+    return [{key: t[key] for key in ('name', 'file', 'phase', 'seconds', 'changed', 'handler')} for t in ordered]
+
+
+def task_seconds(run_result, task_spec):
+    """Duration of one task (by file and name) in a run, or None."""
+    file, name = task_spec[0], task_spec[1]
+    found = [t['seconds'] for t in run_result['tasks'] if t['file'] == file and t['name'].endswith(name)]
+    return sum(found) if found else None
+
+
+def run_line(result):
+    """One progress line about a finished run."""
+    return ('%.1f s, %d tasks executed (%d skipped), %d changed, %d module invocations, %d podman commands'
+            % (result['wall_seconds'], result['tasks_executed'], result['tasks_skipped'], result['changed'],
+               result['module_invocations'], result['podman_commands']))
+
+
+# --- The measurements -----------------------------------------------------------
+
+def measure_fresh_converge(inventory, logs):
+    """Figure 1 and 7: site.yml on a prepared controller without Heat."""
+    log('fresh converge of site.yml (verification included)')
+    result = run_playbook('fresh-converge', ['site.yml'], inventory, logs)
+    result['heat_service_startup_seconds'] = sum(
+        t['seconds'] for t in result['tasks'] if t['file'] in STARTUP_FILES)
+    result['slowest_tasks'] = slowest(result['tasks'], 10)
+    log('fresh converge: ' + run_line(result))
+    return result
+
+
+def measure_reruns(label, args_for_run, repeat, inventory, logs):
+    """Run site.yml REPEAT times; return the runs and their spread."""
+    runs = []
+    for index in range(repeat):
+        args = args_for_run(index)
+        log('%s %d/%d: ansible-playbook %s' % (label, index + 1, repeat, shlex.join(args)))
+        result = run_playbook('%s-%d' % (label, index + 1), args, inventory, logs)
+        log('%s %d/%d: %s' % (label, index + 1, repeat, run_line(result)))
+        if label.startswith('noop') and result['changed']:
+            log('  NOTE: a no-op run changed: %s' % ', '.join(result['changed_tasks']))
+        runs.append(result)
+    median_run = sorted(runs, key=lambda r: r['wall_seconds'])[(len(runs) - 1) // 2]
+    return {
+        'runs': runs,
+        'wall': spread([r['wall_seconds'] for r in runs]),
+        'changed': [r['changed'] for r in runs],
+        'tasks_executed': [r['tasks_executed'] for r in runs],
+        'module_invocations': [r['module_invocations'] for r in runs],
+        'slowest_tasks_of_median_run': slowest(median_run['tasks'], 10),
+    }
+
+
+def debug_override(value):
+    """-e argument setting [DEFAULT] debug through heat_conf_overrides."""
+    return json.dumps({'heat_conf_overrides': {'DEFAULT': {'debug': value}}})
+
+
+def noop_task_times(noop_runs):
+    """Figure 5: the heat.conf and Keystone tasks on the no-op runs."""
+    figures = {}
+    for key, spec in (('heat_conf', HEAT_CONF_TASK), ('keystone_registration', KEYSTONE_TASK),
+                      ('keystone_auth_probe', KEYSTONE_PROBE_TASK)):
+        values = [v for v in (task_seconds(r, spec) for r in noop_runs) if v is not None]
+        figures[key] = {'task': '%s (%s)' % (spec[1], spec[0]), 'seconds': spread(values), 'target_seconds': spec[2]}
+    return figures
+
+
+def targets(results):
+    """Issue 7's targets, each with the measured figure and whether it is met."""
+    checks = []
+    noop = results['noop_skip_verify']
+    checks.append({
+        'target': 'No-op re-run of site.yml --skip-tags verify: at most %.0f s, zero changed' % TARGET_NOOP_SECONDS,
+        'measured': '%s median, changed %s' % (seconds(noop['wall']['median']), noop['changed']),
+        'met': noop['wall']['median'] <= TARGET_NOOP_SECONDS and not any(noop['changed']),
+    })
+    for key, label in (('heat_conf', 'heat.conf no-op'), ('keystone_registration', 'Keystone registration no-op')):
+        figure = results['noop_task_seconds'][key]
+        median = figure['seconds']['median'] if figure['seconds'] else None
+        checks.append({
+            'target': '%s: under %.0f s' % (label, figure['target_seconds']),
+            'measured': '%s median' % seconds(median),
+            'met': median is not None and median < figure['target_seconds'],
+        })
+    fresh = results.get('fresh_converge')
+    if fresh:
+        checks.append({
+            'target': 'Fresh converge excluding package downloads: under %.0f min' % (TARGET_FRESH_SECONDS / 60),
+            'measured': '%s (of which Heat service start-up %s, verification %s)' % (
+                seconds(fresh['wall_seconds']), seconds(fresh['heat_service_startup_seconds']),
+                seconds(fresh['phases']['verification'])),
+            'met': fresh['wall_seconds'] < TARGET_FRESH_SECONDS,
+        })
+    return checks
+
+
+# --- The report -------------------------------------------------------------------
+
+def range_text(values):
+    """'7' when all runs agree, '7-9' otherwise."""
+    low, high = min(values), max(values)
+    return str(low) if low == high else '%d-%d' % (low, high)
+
+
+def counts_text(runs):
+    """'executed (skipped)' and module invocations of a list of runs, as text."""
+    executed = range_text([r['tasks_executed'] for r in runs])
+    skipped = range_text([r['tasks_skipped'] for r in runs])
+    return '%s (%s skipped)' % (executed, skipped), range_text([r['module_invocations'] for r in runs])
+
+
+def markdown(results):
+    """The Markdown report: header, runs, phases, task targets, slowest tasks."""
+    machine = results['machine']
+    lines = [
+        '### Benchmark (`%s`)' % results['command'],
+        '',
+        'Measured %s on %s CPUs (%s), %s GiB RAM, load average %s at start, %d podman containers running; '
+        '%s, commit %s.' % (
+            results['date'], machine['nproc'], machine['cpu_model'], machine['memory_gib'],
+            ' '.join(str(x) for x in machine['load_average_at_start']),
+            len(machine['containers_running_at_start']), results['software']['ansible'],
+            results['software']['commit']),
+        '',
+    ]
+    download = results.get('package_download')
+    if download:
+        lines += ['Packages downloaded first with `apt-get install --download-only` (%d .deb, %d MiB): %s, '
+                  'not counted in the fresh converge.' % (download['debs_in_cache'], download['cache_mib'],
+                                                         seconds(download['seconds'])), '']
+    lines += runs_table(results) + [''] + phases_table(results) + [''] + task_targets_table(results)
+    lines += [''] + slowest_table('Ten slowest tasks of the fresh converge',
+                                  results.get('fresh_converge', {}).get('slowest_tasks', []))
+    lines += [''] + slowest_table('Five slowest tasks of the median no-op re-run (`--skip-tags verify`)',
+                                  results['noop_skip_verify']['slowest_tasks_of_median_run'][:5])
+    lines += ['', '| Target (issue 7) | Measured | Met |', '| --- | --- | --- |']
+    for check in results['targets']:
+        lines.append('| %s | %s | %s |' % (check['target'], check['measured'], 'yes' if check['met'] else '**no**'))
+    return '\n'.join(lines)
+
+
+def runs_table(results):
+    lines = ['| Run | Wall time (min / median / max) | Tasks executed | Module invocations | Changed |',
+             '| --- | --- | --- | --- | --- |']
+    fresh = results.get('fresh_converge')
+    if fresh:
+        executed, invocations = counts_text([fresh])
+        lines.append('| Fresh converge of `site.yml` (downloads excluded) | %s | %s | %s | %d |'
+                     % (seconds(fresh['wall_seconds']), executed, invocations, fresh['changed']))
+    for key, label in (('noop_skip_verify', 'No-op re-run, `site.yml --skip-tags verify`'),
+                       ('noop_full', 'No-op re-run, `site.yml` with the verification'),
+                       ('heat_conf_change', 'Re-run after changing one heat.conf key (`--skip-tags verify`)')):
+        block = results[key]
+        executed, invocations = counts_text(block['runs'])
+        lines.append('| %s (x%d) | %s | %s | %s | %s |' % (
+            label, len(block['runs']), spread_text(block['wall']), executed, invocations,
+            ', '.join(str(c) for c in block['changed'])))
+    return lines
+
+
+def phases_table(results):
+    fresh = results.get('fresh_converge')
+    noop = results['noop_skip_verify']['runs']
+    median_noop = sorted(noop, key=lambda r: r['wall_seconds'])[(len(noop) - 1) // 2]
+    lines = ['| Phase | Fresh converge | Median no-op re-run (`--skip-tags verify`) |', '| --- | --- | --- |']
+    for phase in median_noop['phases']:
+        lines.append('| %s | %s | %s |' % (phase, seconds(fresh['phases'][phase]) if fresh else '-',
+                                           seconds(median_noop['phases'][phase])))
+    if fresh:
+        lines.append("| of which Heat's own service start-up (restarts + readiness waits) | %s | %s |" % (
+            seconds(fresh['heat_service_startup_seconds']),
+            seconds(sum(t['seconds'] for t in median_noop['tasks'] if t['file'] in STARTUP_FILES))))
+    return lines
+
+
+def task_targets_table(results):
+    lines = ['| Task on a no-op re-run | min / median / max | Target |', '| --- | --- | --- |']
+    for figure in results['noop_task_seconds'].values():
+        target = 'under %.0f s' % figure['target_seconds'] if figure['target_seconds'] else '-'
+        lines.append('| %s | %s | %s |' % (figure['task'], spread_text(figure['seconds']), target))
+    return lines
+
+
+def slowest_table(title, tasks):
+    lines = ['| %s | Phase | Time |' % title, '| --- | --- | --- |']
+    for task in tasks:
+        marks = (' (handler)' if task['handler'] else '') + (' (changed)' if task['changed'] else '')
+        lines.append('| %s%s | %s | %s |' % (task['name'], marks, task['phase'], seconds(task['seconds'])))
+    return lines
+
+
+# --- Main ---------------------------------------------------------------------------
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--container', default='bench-controller',
+                        help='lab controller container (default: bench-controller)')
+    parser.add_argument('--fresh', action='store_true',
+                        help='create and prepare a new container first (otherwise reuse a prepared one)')
+    parser.add_argument('--keep', action='store_true', help='keep the container at the end')
+    parser.add_argument('--repeat', type=int, default=3, help='runs of each re-run figure (default: 3)')
+    parser.add_argument('--output', type=Path, default=ROOT / 'benchmark' / 'results' / 'latest.json',
+                        help='JSON file to write (default: benchmark/results/latest.json)')
+    args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error('--repeat must be at least 1')
+    return args
+
+
+def set_up_container(args, inventory, logs, results):
+    """Create and prepare the container (--fresh), or check the one to reuse."""
+    name = args.container
+    if args.fresh:
+        if container_exists(name):
+            if not created_by_benchmark(name):
+                raise SystemExit('benchmark: container %s exists and was not created by the benchmark: '
+                                 'choose another --container' % name)
+            log('removing the previous benchmark container %s' % name)
+            remove_container(name)
+        ensure_image()
+        log('creating container %s from %s' % (name, IMAGE))
+        start = time.monotonic()
+        create_container(name)
+        results['container_create_seconds'] = time.monotonic() - start
+        log('preparing it (molecule/default/prepare.yml: MariaDB, RabbitMQ, Keystone)')
+        prepare = run_playbook('prepare', ['molecule/default/prepare.yml'], inventory, logs)
+        results['prepare_seconds'] = prepare['wall_seconds']
+        log('prepared in %.0f s' % prepare['wall_seconds'])
+    elif not container_exists(name):
+        raise SystemExit('benchmark: no container %s: use --fresh to create one' % name)
+    elif not package_installed(name, 'keystone'):
+        raise SystemExit('benchmark: %s is not prepared (no Keystone): use --fresh' % name)
+
+
+def measure(args, inventory, logs, results):
+    """All the figures, in order: fresh converge, no-op runs, heat.conf change."""
+    name = args.container
+    if package_installed(name, 'heat-engine'):
+        log('Heat is already installed in %s: no fresh converge measured (use --fresh)' % name)
+    else:
+        log('downloading the Heat packages (apt-get install --download-only)')
+        results['package_download'] = download_packages(name)
+        log('downloaded in %.0f s' % results['package_download']['seconds'])
+        results['fresh_converge'] = measure_fresh_converge(inventory, logs)
+
+    results['noop_skip_verify'] = measure_reruns(
+        'noop-skip-verify', lambda i: ['site.yml', '--skip-tags', 'verify'], args.repeat, inventory, logs)
+    results['noop_full'] = measure_reruns('noop-full', lambda i: ['site.yml'], args.repeat, inventory, logs)
+
+    first = not current_debug(name)
+    results['heat_conf_change'] = measure_reruns(
+        'heat-conf-change',
+        lambda i: ['site.yml', '--skip-tags', 'verify', '-e', debug_override(first if i % 2 == 0 else not first)],
+        args.repeat, inventory, logs)
+    results['noop_task_seconds'] = noop_task_times(results['noop_skip_verify']['runs'])
+    results['targets'] = targets(results)
+
+
+def main():
+    args = parse_args()
+    logs = args.output.parent / 'logs'
+    logs.mkdir(parents=True, exist_ok=True)
+    results = {
+        'date': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
+        'command': shlex.join(['python3', 'scripts/benchmark.py'] + sys.argv[1:]),
+        'container': args.container,
+        'repeat': args.repeat,
+        'machine': machine_info(),
+        'software': software_info(),
+    }
+    machine = results['machine']
+    log('benchmark on %s CPUs (%s), %s GiB RAM, load %s; logs in %s' % (
+        machine['nproc'], machine['cpu_model'], machine['memory_gib'], machine['load_average_at_start'], logs))
+    with tempfile.TemporaryDirectory(prefix='heat-benchmark-') as directory:
+        inventory = write_inventory(directory, args.container)
+        try:
+            set_up_container(args, inventory, logs, results)
+            measure(args, inventory, logs, results)
+        finally:
+            if not container_exists(args.container):
+                pass
+            elif args.keep or not created_by_benchmark(args.container):
+                log('container %s left in place' % args.container)
+            else:
+                log('removing container %s' % args.container)
+                remove_container(args.container)
+
+    args.output.write_text(json.dumps(results, indent=2) + '\n')
+    print()
+    print(markdown(results))
+    print()
+    log('JSON written to %s' % args.output)
+
+
+if __name__ == '__main__':
+    main()
