@@ -8,7 +8,7 @@ export PATH := $(BIN):$(PATH)
 
 .PHONY: help
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-19s %s\n", $$1, $$2}'
 
 .PHONY: bootstrap
 bootstrap: ## Install podman, runc, debootstrap and the pinned .venv (root, Debian 12)
@@ -30,6 +30,10 @@ unit: bootstrap ## pytest unit tests of the bundled modules
 .PHONY: molecule
 molecule: image ## The lab end to end: create, prepare, converge, idempotence, verify, destroy
 	molecule test -s default
+
+.PHONY: molecule-multinode
+molecule-multinode: image ## Several controllers: infra + controller1, controller2 (+ a third added), end to end
+	molecule test -s multinode
 
 .PHONY: test
 test: lint unit molecule ## The whole test suite (what CI runs)

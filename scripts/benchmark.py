@@ -38,6 +38,7 @@ import json
 import os
 import platform
 import shlex
+import signal
 import statistics
 import subprocess
 import sys
@@ -210,23 +211,41 @@ def heat_packages():
     return role_vars['_heat_packages']['Debian'] + role_vars['_heat_transport_packages']['rabbit']
 
 
+def apt_cache(name):
+    """Number of .deb files in the container's apt cache and their size in MiB."""
+    out = in_container(name, "find /var/cache/apt/archives -name '*.deb' | wc -l;"
+                       " find /var/cache/apt/archives -name '*.deb' -printf '%s\\n'"
+                       " | awk '{s += $1} END {print int(s / 1048576)}'").stdout.split()
+    return int(out[0]), int(out[1])
+
+
 def download_packages(name):
     """apt-get install --download-only of the Heat packages, timed."""
     packages = heat_packages()
+    debs_before, mib_before = apt_cache(name)
     start = time.monotonic()
     in_container(name, 'DEBIAN_FRONTEND=noninteractive apt-get install --download-only --yes --quiet %s'
                  % shlex.join(packages), timeout=1800)
     elapsed = time.monotonic() - start
-    cache = in_container(name, "find /var/cache/apt/archives -name '*.deb' | wc -l;"
-                         " du -sm /var/cache/apt/archives | cut -f1").stdout.split()
+    debs_after, mib_after = apt_cache(name)
     return {
         'seconds': elapsed,
         'method': 'apt-get install --download-only of the role\'s packages before the converge, '
                   'so that the converge installs from the local cache',
         'packages': packages,
-        'debs_in_cache': int(cache[0]),
-        'cache_mib': int(cache[1]),
+        'debs_downloaded': debs_after - debs_before,
+        'mib_downloaded': mib_after - mib_before,
     }
+
+
+def podman_exec_seconds(name, count=5):
+    """Median time of `podman exec NAME true`: the lab's cost per remote command."""
+    times = []
+    for _ in range(count):
+        start = time.monotonic()
+        run(['podman', 'exec', name, 'true'])
+        times.append(time.monotonic() - start)
+    return statistics.median(times)
 
 
 def current_debug(name):
@@ -273,7 +292,8 @@ def read_tasks(path):
     if not path.exists():
         return []
     tasks = []
-    for line in path.read_text().splitlines():
+    # Complete lines only: the callback may be writing the last one.
+    for line in path.read_text().split('\n')[:-1]:
         task = json.loads(line)
         task['file'] = relative(task['path'])
         task['seconds'] = task['end'] - task['start'] if task['start'] else 0.0
@@ -289,13 +309,32 @@ def phase_of(file):
     return OTHER_TASKS
 
 
-def show_new_phase(timings, shown, label, start):
-    """Print a progress line when the last finished task is in a new phase."""
+def show_progress(timings, shown, label, start):
+    """Print a progress line when a new phase starts, else once a minute.
+
+    shown is (phase, time of the last line); the new one is returned.
+    """
     tasks = read_tasks(timings)
-    if tasks and tasks[-1]['phase'] != shown:
-        shown = tasks[-1]['phase']
-        log('  %s: +%.0f s, in %s (%d tasks done)' % (label, time.monotonic() - start, shown, len(tasks)))
-    return shown
+    phase, last_line = shown
+    current = tasks[-1]['phase'] if tasks else None
+    if current == phase and time.monotonic() - last_line < 60:
+        return shown
+    last_task = tasks[-1]['name'] if tasks else '(none yet)'
+    log('  %s: +%.0f s, %s, %d tasks done, last: %s' % (
+        label, time.monotonic() - start, current or 'starting', len(tasks), last_task))
+    return current, time.monotonic()
+
+
+def finished(proc, timeout):
+    """Wait up to TIMEOUT seconds for the process; True when it has ended.
+
+    (wait() returns as soon as it ends, so the wall time stays exact.)
+    """
+    try:
+        proc.wait(timeout=timeout)
+        return True
+    except subprocess.TimeoutExpired:
+        return False
 
 
 def run_playbook(label, args, inventory, logs):
@@ -307,14 +346,18 @@ def run_playbook(label, args, inventory, logs):
         stale.unlink(missing_ok=True)
     output = logs / ('%s.out' % label)
     start = time.monotonic()
-    shown = None
+    shown = (None, start)
     with open(output, 'w', encoding='utf-8') as stream:
         proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=stream, stderr=subprocess.STDOUT)
-        while proc.poll() is None:
-            time.sleep(2)
-            shown = show_new_phase(timings, shown, label, start)
-            if time.monotonic() - start > PLAYBOOK_TIMEOUT:
-                proc.kill()
+        try:
+            while not finished(proc, timeout=2):
+                shown = show_progress(timings, shown, label, start)
+                if time.monotonic() - start > PLAYBOOK_TIMEOUT:
+                    proc.kill()
+        except BaseException:
+            # Interrupted (Ctrl-C, SIGTERM): stop ansible-playbook too.
+            proc.kill()
+            raise
     wall = time.monotonic() - start
     if proc.returncode != 0:
         tail = output.read_text().splitlines()[-40:]
@@ -399,6 +442,11 @@ def measure_fresh_converge(inventory, logs):
     return result
 
 
+def median_run(runs):
+    """The run of median wall time (for an even count, the faster middle one)."""
+    return sorted(runs, key=lambda r: r['wall_seconds'])[(len(runs) - 1) // 2]
+
+
 def measure_reruns(label, args_for_run, repeat, inventory, logs):
     """Run site.yml REPEAT times; return the runs and their spread."""
     runs = []
@@ -410,14 +458,14 @@ def measure_reruns(label, args_for_run, repeat, inventory, logs):
         if label.startswith('noop') and result['changed']:
             log('  NOTE: a no-op run changed: %s' % ', '.join(result['changed_tasks']))
         runs.append(result)
-    median_run = sorted(runs, key=lambda r: r['wall_seconds'])[(len(runs) - 1) // 2]
+    middle = median_run(runs)
     return {
         'runs': runs,
         'wall': spread([r['wall_seconds'] for r in runs]),
         'changed': [r['changed'] for r in runs],
         'tasks_executed': [r['tasks_executed'] for r in runs],
         'module_invocations': [r['module_invocations'] for r in runs],
-        'slowest_tasks_of_median_run': slowest(median_run['tasks'], 10),
+        'slowest_tasks_of_median_run': slowest(middle['tasks'], 10),
     }
 
 
@@ -474,22 +522,37 @@ def range_text(values):
 
 
 def counts_text(runs):
-    """'executed (skipped)' and module invocations of a list of runs, as text."""
+    """'executed (skipped)' and 'module invocations (podman commands)' of a list of runs, as text."""
     executed = range_text([r['tasks_executed'] for r in runs])
     skipped = range_text([r['tasks_skipped'] for r in runs])
-    return '%s (%s skipped)' % (executed, skipped), range_text([r['module_invocations'] for r in runs])
+    invocations = range_text([r['module_invocations'] for r in runs])
+    podman = range_text([r['podman_commands'] for r in runs])
+    return '%s (%s skipped)' % (executed, skipped), '%s (%s)' % (invocations, podman)
 
 
 def markdown(results):
-    """The Markdown report: header, runs, phases, task targets, slowest tasks."""
+    """The Markdown report: header, notes, then one table per figure."""
+    lines = header_lines(results)
+    lines += runs_table(results) + [''] + phases_table(results) + [''] + task_targets_table(results)
+    lines += [''] + slowest_table('Ten slowest tasks of the fresh converge',
+                                  results.get('fresh_converge', {}).get('slowest_tasks', []))
+    lines += [''] + slowest_table('Five slowest tasks of the median no-op re-run (`--skip-tags verify`)',
+                                  results['noop_skip_verify']['slowest_tasks_of_median_run'][:5])
+    lines += [''] + targets_table(results)
+    return '\n'.join(lines)
+
+
+def header_lines(results):
+    """Title, machine and date, how downloads were left out, the lab's connection cost."""
     machine = results['machine']
     lines = [
         '### Benchmark (`%s`)' % results['command'],
         '',
-        'Measured %s on %s CPUs (%s), %s GiB RAM, load average %s at start, %d podman containers running; '
-        '%s, commit %s.' % (
+        'Measured %s on %s CPUs (%s), %s GiB RAM, load average %s at start (%s at the end), '
+        '%d podman containers running; %s, commit %s.' % (
             results['date'], machine['nproc'], machine['cpu_model'], machine['memory_gib'],
             ' '.join(str(x) for x in machine['load_average_at_start']),
+            ' '.join(str(x) for x in machine.get('load_average_at_end', [])),
             len(machine['containers_running_at_start']), results['software']['ansible'],
             results['software']['commit']),
         '',
@@ -497,22 +560,26 @@ def markdown(results):
     download = results.get('package_download')
     if download:
         lines += ['Packages downloaded first with `apt-get install --download-only` (%d .deb, %d MiB): %s, '
-                  'not counted in the fresh converge.' % (download['debs_in_cache'], download['cache_mib'],
-                                                         seconds(download['seconds'])), '']
-    lines += runs_table(results) + [''] + phases_table(results) + [''] + task_targets_table(results)
-    lines += [''] + slowest_table('Ten slowest tasks of the fresh converge',
-                                  results.get('fresh_converge', {}).get('slowest_tasks', []))
-    lines += [''] + slowest_table('Five slowest tasks of the median no-op re-run (`--skip-tags verify`)',
-                                  results['noop_skip_verify']['slowest_tasks_of_median_run'][:5])
-    lines += ['', '| Target (issue 7) | Measured | Met |', '| --- | --- | --- |']
+                  'not counted in the fresh converge.' % (
+                      download['debs_downloaded'], download['mib_downloaded'], seconds(download['seconds'])), '']
+    noop = median_run(results['noop_skip_verify']['runs'])
+    lines += ['The lab reaches the controller with `podman exec` (the podman connection has no pipelining): '
+              'one `podman exec` took %.2f s (median of 5) on this machine, and a module invocation cost %.1f '
+              'podman commands on the no-op re-run.' % (
+                  results['podman_exec_seconds'], noop['podman_commands'] / max(noop['module_invocations'], 1)), '']
+    return lines
+
+
+def targets_table(results):
+    lines = ['| Target (issue 7) | Measured | Met |', '| --- | --- | --- |']
     for check in results['targets']:
         lines.append('| %s | %s | %s |' % (check['target'], check['measured'], 'yes' if check['met'] else '**no**'))
-    return '\n'.join(lines)
+    return lines
 
 
 def runs_table(results):
-    lines = ['| Run | Wall time (min / median / max) | Tasks executed | Module invocations | Changed |',
-             '| --- | --- | --- | --- | --- |']
+    lines = ['| Run | Wall time (min / median / max) | Tasks executed | Module invocations (podman commands) '
+             '| Changed |', '| --- | --- | --- | --- | --- |']
     fresh = results.get('fresh_converge')
     if fresh:
         executed, invocations = counts_text([fresh])
@@ -532,7 +599,7 @@ def runs_table(results):
 def phases_table(results):
     fresh = results.get('fresh_converge')
     noop = results['noop_skip_verify']['runs']
-    median_noop = sorted(noop, key=lambda r: r['wall_seconds'])[(len(noop) - 1) // 2]
+    median_noop = median_run(noop)
     lines = ['| Phase | Fresh converge | Median no-op re-run (`--skip-tags verify`) |', '| --- | --- | --- |']
     for phase in median_noop['phases']:
         lines.append('| %s | %s | %s |' % (phase, seconds(fresh['phases'][phase]) if fresh else '-',
@@ -607,6 +674,8 @@ def set_up_container(args, inventory, logs, results):
 def measure(args, inventory, logs, results):
     """All the figures, in order: fresh converge, no-op runs, heat.conf change."""
     name = args.container
+    results['podman_exec_seconds'] = podman_exec_seconds(name)
+    log('one podman exec takes %.2f s here' % results['podman_exec_seconds'])
     if package_installed(name, 'heat-engine'):
         log('Heat is already installed in %s: no fresh converge measured (use --fresh)' % name)
     else:
@@ -628,7 +697,13 @@ def measure(args, inventory, logs, results):
     results['targets'] = targets(results)
 
 
+def stop_on_sigterm(signum, frame):
+    """SIGTERM ends the benchmark like Ctrl-C: the container is still removed."""
+    raise KeyboardInterrupt
+
+
 def main():
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     args = parse_args()
     logs = args.output.parent / 'logs'
     logs.mkdir(parents=True, exist_ok=True)
@@ -657,6 +732,7 @@ def main():
                 log('removing container %s' % args.container)
                 remove_container(args.container)
 
+    results['machine']['load_average_at_end'] = [round(x, 2) for x in os.getloadavg()]
     args.output.write_text(json.dumps(results, indent=2) + '\n')
     print()
     print(markdown(results))

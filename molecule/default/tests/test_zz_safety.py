@@ -57,15 +57,28 @@ def test_wrong_waitcondition_url_is_named():
     assert 'heat_waitcondition_server_url' in run.out, run
 
 
+def delete_stack_as_demo(name):
+    """Remove a stack a failed test may have left (no error when there is none)."""
+    rc, out = in_controller('. /root/demo-openrc.sh && if openstack stack show %s >/dev/null 2>&1; then '
+                            'openstack stack delete --yes --wait %s; fi' % (name, name))
+    assert rc == 0, out
+
+
 def test_wrong_stack_domain_admin_password_is_named():
-    # heat.conf gets a password Keystone does not know: the stack user can't be created.
-    broken = {'heat_conf_overrides': {'DEFAULT': {'stack_domain_admin_password': 'not-the-domain-password'}}}
-    run = playbook('site.yml', extra=dict(broken, heat_verify_keep_stack=False))
-    assert run.rc != 0, run
-    assert 'stack_domain_admin_password' in run.out, run
-    assert 'not-the-domain-password' not in run.out
-    repair = playbook('site.yml', extra={'heat_verify_keep_stack': False})
-    assert repair.rc == 0, repair
+    # heat.conf gets a password Keystone does not know: the stack user can't be
+    # created. A stack of its own, so that the kept testStack is not involved.
+    broken = {'heat_conf_overrides': {'DEFAULT': {'stack_domain_admin_password': 'not-the-domain-password'}},
+              'heat_verify_stack_name': 'brokenStack', 'heat_verify_keep_stack': False}
+    run = playbook('site.yml', extra=broken)
+    try:
+        assert run.rc != 0, run
+        assert 'stack_domain_admin_password' in run.out, run
+        assert 'not-the-domain-password' not in run.out
+    finally:
+        # Restore heat.conf (the override's key back to the inventory's value).
+        repair = playbook('playbooks/heat.yml')
+        assert repair.rc == 0, repair
+        delete_stack_as_demo('brokenStack')
 
 
 def test_keystone_restarting_during_the_run_is_survived():
@@ -79,9 +92,11 @@ def test_keystone_restarting_during_the_run_is_survived():
 
 def test_password_rotation_end_to_end():
     before = restart_times()
-    run = playbook('site.yml', '--diff', extra=dict(ROTATED, heat_verify_keep_stack=False))
-    assert run.rc == 0, run  # includes the verification stack reaching CREATE_COMPLETE
-    assert 'CREATE_COMPLETE' in run.out
+    # A new stack, created with the rotated passwords, must reach CREATE_COMPLETE.
+    run = playbook('site.yml', '--diff', extra=dict(ROTATED, heat_verify_stack_name='rotatedStack',
+                                                    heat_verify_keep_stack=False))
+    assert run.rc == 0, run
+    assert re.search(r'rotatedStack\s+CREATE_COMPLETE', run.out), run
     assert secrets_in(run.out, ROTATED) == []
     after = restart_times()
     for unit in ('heat-api', 'heat-api-cfn', 'heat-engine'):
@@ -96,7 +111,7 @@ def test_password_rotation_end_to_end():
         % ROTATED['heat_keystone_password'])
     assert rc == 0, out
     # Rotate back to the inventory's values: the lab is left as converge made it.
-    run = playbook('site.yml', extra={'heat_verify_keep_stack': False})
+    run = playbook('site.yml')
     assert run.rc == 0, run
     rc, out = in_controller("MYSQL_PWD='%s' mysql -h controller -u heat -N -e 'SELECT 1' heat" % LAB['heat_db_password'])
     assert rc == 0, out
