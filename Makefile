@@ -30,6 +30,9 @@ unit: bootstrap ## pytest unit tests of the bundled modules
 .PHONY: molecule
 molecule: image ## The lab end to end: create, prepare, converge, idempotence, verify, destroy
 	molecule test -s default
+	@# Tear-down must leave nothing behind.
+	@test -z "$$(podman ps -aq --filter name='^lab-controller$$')" || { echo "lab-controller left behind"; exit 1; }
+	@echo "molecule: lab container removed"
 
 .PHONY: molecule-multinode
 molecule-multinode: image ## Several controllers: infra + controller1, controller2 (+ a third added), end to end

@@ -9,6 +9,7 @@ root, with the project's ansible.cfg, against one podman lab controller:
 
   python3 scripts/benchmark.py --fresh              # new container, prepared here
   python3 scripts/benchmark.py --container NAME     # a container already prepared
+                                                    # (created as with --fresh when missing)
 
 With --fresh the benchmark creates the container from the lab image (as
 molecule/default/molecule.yml does), runs molecule/default/prepare.yml, downloads
@@ -19,7 +20,8 @@ that the converge excludes downloads), then measures:
 2. the no-op re-run of site.yml --skip-tags verify (--repeat times);
 3. the no-op re-run of the whole site.yml, verification included;
 4. the re-run after changing one heat.conf key through heat_conf_overrides
-   ([DEFAULT] debug, alternately true and false; --skip-tags verify);
+   ([DEFAULT] debug, alternately true and false; --skip-tags verify; the
+   key stays set explicitly in the container's heat.conf);
 5. the heat.conf task and the Keystone registration task on the no-op runs;
 6. tasks executed and module invocations on the host, per run;
 7. the ten slowest tasks of the fresh converge.
@@ -635,7 +637,8 @@ def parse_args():
     parser.add_argument('--container', default='bench-controller',
                         help='lab controller container (default: bench-controller)')
     parser.add_argument('--fresh', action='store_true',
-                        help='create and prepare a new container first (otherwise reuse a prepared one)')
+                        help='create and prepare a new container first (otherwise reuse the prepared one, '
+                             'or create it when missing)')
     parser.add_argument('--keep', action='store_true', help='keep the container at the end')
     parser.add_argument('--repeat', type=int, default=3, help='runs of each re-run figure (default: 3)')
     parser.add_argument('--output', type=Path, default=ROOT / 'benchmark' / 'results' / 'latest.json',
@@ -647,28 +650,47 @@ def parse_args():
 
 
 def set_up_container(args, inventory, logs, results):
-    """Create and prepare the container (--fresh), or check the one to reuse."""
+    """Reuse the prepared container, or create and prepare one (--fresh, or none yet)."""
     name = args.container
-    if args.fresh:
-        if container_exists(name):
-            if not created_by_benchmark(name):
-                raise SystemExit('benchmark: container %s exists and was not created by the benchmark: '
-                                 'choose another --container' % name)
-            log('removing the previous benchmark container %s' % name)
-            remove_container(name)
-        ensure_image()
-        log('creating container %s from %s' % (name, IMAGE))
-        start = time.monotonic()
-        create_container(name)
-        results['container_create_seconds'] = time.monotonic() - start
-        log('preparing it (molecule/default/prepare.yml: MariaDB, RabbitMQ, Keystone)')
-        prepare = run_playbook('prepare', ['molecule/default/prepare.yml'], inventory, logs)
-        results['prepare_seconds'] = prepare['wall_seconds']
-        log('prepared in %.0f s' % prepare['wall_seconds'])
-    elif not container_exists(name):
-        raise SystemExit('benchmark: no container %s: use --fresh to create one' % name)
-    elif not package_installed(name, 'keystone'):
-        raise SystemExit('benchmark: %s is not prepared (no Keystone): use --fresh' % name)
+    if container_exists(name):
+        if not args.fresh:
+            if not package_installed(name, 'keystone'):
+                raise SystemExit('benchmark: %s is not prepared (no Keystone): use --fresh' % name)
+            log('reusing the prepared container %s' % name)
+            return
+        if not created_by_benchmark(name):
+            raise SystemExit('benchmark: container %s exists and was not created by the benchmark: '
+                             'choose another --container' % name)
+        log('removing the previous benchmark container %s' % name)
+        remove_container(name)
+    elif not args.fresh:
+        log('no container %s yet: creating one, as with --fresh' % name)
+    create_and_prepare(name, inventory, logs, results)
+
+
+def create_and_prepare(name, inventory, logs, results):
+    """A new container from the lab image, prepared by molecule/default/prepare.yml."""
+    ensure_image()
+    log('creating container %s from %s' % (name, IMAGE))
+    start = time.monotonic()
+    create_container(name)
+    results['container_create_seconds'] = time.monotonic() - start
+    log('preparing it (molecule/default/prepare.yml: MariaDB, RabbitMQ, Keystone)')
+    prepare = run_playbook('prepare', ['molecule/default/prepare.yml'], inventory, logs)
+    results['prepare_seconds'] = prepare['wall_seconds']
+    log('prepared in %.0f s' % prepare['wall_seconds'])
+
+
+def clean_up(args):
+    """Remove the container, unless --keep or the benchmark did not create it."""
+    name = args.container
+    if not container_exists(name):
+        return
+    if args.keep or not created_by_benchmark(name):
+        log('container %s left in place' % name)
+    else:
+        log('removing container %s' % name)
+        remove_container(name)
 
 
 def measure(args, inventory, logs, results):
@@ -724,13 +746,7 @@ def main():
             set_up_container(args, inventory, logs, results)
             measure(args, inventory, logs, results)
         finally:
-            if not container_exists(args.container):
-                pass
-            elif args.keep or not created_by_benchmark(args.container):
-                log('container %s left in place' % args.container)
-            else:
-                log('removing container %s' % args.container)
-                remove_container(args.container)
+            clean_up(args)
 
     results['machine']['load_average_at_end'] = [round(x, 2) for x in os.getloadavg()]
     args.output.write_text(json.dumps(results, indent=2) + '\n')
@@ -741,4 +757,7 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit('benchmark: interrupted (the container was removed unless --keep)')

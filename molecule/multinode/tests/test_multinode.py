@@ -74,7 +74,8 @@ def test_keystone_has_one_service_and_one_endpoint_per_interface(admin, service_
 
 def test_keystone_users_exist_once(admin):
     assert [u['Name'] for u in admin('user list --domain Default')].count('heat') == 1
-    assert [u['Name'] for u in admin('user list --domain heat')] == ['heat_domain_admin']
+    # The domain also holds the users of stacks' wait-condition handles.
+    assert [u['Name'] for u in admin('user list --domain heat')].count('heat_domain_admin') == 1
 
 
 def _module_runs(host, module, needle):
@@ -109,7 +110,9 @@ def test_one_heat_schema(node):
 @pytest.mark.parametrize('name', CONTROLLERS)
 def test_each_controller_api_answers_from_infra(node, name):
     for port in (8004, 8000):
-        cmd = node('infra').run('curl -s -o /dev/null -w %%{http_code} http://%s:%d/healthcheck' % (name, port))
+        cmd = node('infra').run(
+            'python3 -c "import urllib.request as u; print(u.urlopen(\'http://%s:%d/healthcheck\', timeout=10).status)"'
+            % (name, port))
         assert cmd.stdout.strip() == '200', '%s:%d %s' % (name, port, cmd.stderr)
 
 
