@@ -37,6 +37,10 @@ molecule: image ## The lab end to end: create, prepare, converge, idempotence, v
 .PHONY: molecule-multinode
 molecule-multinode: image ## Several controllers: infra + controller1, controller2 (+ a third added), end to end
 	molecule test -s multinode
+	@# Tear-down must leave nothing behind: the four containers and the network.
+	@test -z "$$(podman ps -aq --filter name='^(infra|controller[123])$$')" || { echo "multinode containers left behind"; exit 1; }
+	@! podman network exists heat-multinode || { echo "network heat-multinode left behind"; exit 1; }
+	@echo "molecule-multinode: containers and network removed"
 
 .PHONY: test
 test: lint unit molecule ## The whole test suite (what CI runs)
