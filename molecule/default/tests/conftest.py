@@ -24,12 +24,10 @@ def heat_conf(host):
     return parser
 
 
-def openstack(host, args, openrc='/root/admin-openrc.sh', env=None, check=True):
+def openstack(host, args, openrc='/root/admin-openrc.sh', env=None):
     """Run `openstack ARGS -f json` with an openrc sourced; return parsed JSON."""
     prefix = ' '.join('%s=%s' % (k, shlex.quote(v)) for k, v in (env or {}).items())
     cmd = host.run('. %s && %s openstack %s -f json' % (openrc, prefix, args))
-    if not check:
-        return cmd
     assert cmd.rc == 0, 'openstack %s failed: %s' % (args, cmd.stderr)
     return json.loads(cmd.stdout)
 
