@@ -46,7 +46,7 @@ BAD_INPUT = [
     ('insane region name', {'heat_region': 'Region One/../x'}, 'heat_region'),
     ('non-scalar override', {'heat_conf_overrides': {'DEFAULT': {'debug': [True]}}}, 'heat_conf_overrides'),
     ('override section not a mapping', {'heat_conf_overrides': {'DEFAULT': 'debug=true'}}, 'heat_conf_overrides'),
-    ('database unreachable', {'heat_db_host': 'controller', 'heat_db_port': 3307}, 'heat_db'),
+    ('database unreachable', {'heat_db_host': 'controller', 'heat_db_port': 3307, 'heat_db_wait_timeout': 6}, 'heat_db'),
     ('keystone unreachable', {'heat_keystone_internal_url': 'http://controller:5999', 'heat_keystone_wait_timeout': 6}, 'Keystone'),
     ('wrong admin password', {'heat_keystone_admin_password': 'not-the-admin-password'}, 'heat_keystone_admin'),
 ]

@@ -81,13 +81,56 @@ def test_wrong_stack_domain_admin_password_is_named():
         delete_stack_as_demo('brokenStack')
 
 
+def outage(unit, seconds):
+    """Stop UNIT now; systemd starts it again SECONDS later (a transient
+    service that sleeps: a transient timer may fire up to a minute late)."""
+    rc, out = in_controller('systemctl stop %s && systemd-run --quiet --collect bash -c "sleep %d; systemctl start %s"'
+                            % (unit, seconds, unit))
+    assert rc == 0, out
+
+
 def test_keystone_restarting_during_the_run_is_survived():
     # Keystone goes down now and comes back 3 s later, while the play retries.
-    rc, out = in_controller('systemctl stop keystone && systemd-run --on-active=3 systemctl start keystone')
-    assert rc == 0, out
+    outage('keystone', 3)
     run = playbook('playbooks/heat.yml')
     assert run.rc == 0, run
     assert changed_count(run.out) == 0
+
+
+# Where the play meets the database: the checks before any change, the
+# database tasks (community.mysql), and Keystone, which keeps its own data in
+# the same MariaDB (the registration module retries its 5xx answers).
+DB_OUTAGE_START = [None, 'Create the heat database', 'Register the Orchestration service in Keystone']
+
+
+@pytest.mark.parametrize('start_at', DB_OUTAGE_START, ids=['checks', 'database tasks', 'keystone registration'])
+def test_database_restarting_during_the_run_is_survived(start_at):
+    # MariaDB goes down now and comes back 8 s later, while the play retries.
+    outage('mariadb', 8)
+    args = ['--start-at-task', start_at] if start_at else []
+    try:
+        run = playbook('playbooks/heat.yml', *args)
+        assert run.rc == 0, run
+        assert changed_count(run.out) == 0, run
+        if start_at == DB_OUTAGE_START[1]:
+            assert re.search(r'FAILED - RETRYING: \[[^]]*\]: Create the heat database', run.out), run
+    finally:
+        in_controller('systemctl is-active --quiet mariadb || { sleep 10; systemctl start mariadb; }')
+
+
+def test_database_down_for_good_is_named():
+    rc, out = in_controller('systemctl stop mariadb')
+    assert rc == 0, out
+    try:
+        run = playbook('playbooks/heat.yml', extra={'heat_db_wait_timeout': 6})
+        assert run.rc != 0, run
+        assert 'The database server controller:3306 did not answer' in run.out, run
+        run = playbook('playbooks/heat.yml', '--start-at-task', DB_OUTAGE_START[1], extra={'heat_db_wait_timeout': 6})
+        assert run.rc != 0, run
+        assert 'Create the heat database' in run.out and "Can't connect" in run.out, run
+    finally:
+        rc, out = in_controller('systemctl start mariadb')
+        assert rc == 0, out
 
 
 def test_password_rotation_end_to_end():
