@@ -776,12 +776,28 @@ def test_correct_password_is_checked_without_writing(run, keystone):
     assert result['changed'] is False and run.writes == []
     checks = [b['auth'] for b in keystone.auth_bodies
               if b['auth']['identity']['password']['user']['name'] != 'admin']
-    assert [c['identity']['password']['user'] for c in checks] == [
+    # (The checks run side by side: in either order.)
+    assert sorted((c['identity']['password']['user'] for c in checks), key=lambda u: u['name']) == [
         {'name': 'heat', 'domain': {'name': 'Default'}, 'password': HEAT_PASSWORD},
         {'name': 'heat_domain_admin', 'domain': {'name': 'heat'}, 'password': HDA_PASSWORD},
     ]
     # unscoped: nothing of the admin's project mixed in
     assert all(c.get('scope') in (None, 'unscoped') for c in checks)
+
+
+@pytest.mark.parametrize('password', [HDA_PASSWORD, 'changed-by-someone'])
+def test_password_check_that_could_not_tell_is_made_again(run, keystone, monkeypatch, password):
+    """A background check that got no answer (e.g. Keystone restarting) is redone, with retries."""
+    hda = _converged_with_hda_password(run, keystone, password)
+    monkeypatch.setattr(keystone_registration.KeystoneRegistration, '_try_password', lambda *args: None)
+    keystone.auth_bodies.clear()
+
+    result = run(heat_spec())
+
+    assert len(keystone.auth_bodies) == 3                     # admin + both checks, made again
+    assert run.writes == ([] if password == HDA_PASSWORD else [('PATCH', '/v3/users/%s' % hda['id'])])
+    assert result['changed'] is (password != HDA_PASSWORD)
+    assert keystone.passwords[hda['id']] == HDA_PASSWORD
 
 
 def test_wrong_password_is_updated_with_one_patch(run, keystone):
