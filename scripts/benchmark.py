@@ -423,7 +423,7 @@ def count_log_lines(log_path):
     for line in log_path.read_text(errors='replace').splitlines():
         if '| Using module file ' in line:
             modules[Path(line.split('| Using module file ', 1)[1]).stem] += 1
-        elif '> RUN [' in line or '| SSH: EXEC ' in line:
+        elif '> RUN [' in line or ' SSH: EXEC ' in line:
             remote_commands += 1
     return modules, remote_commands
 
