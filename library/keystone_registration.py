@@ -987,16 +987,20 @@ class KeystoneRegistration(object):
         for a in self.spec['role_assignments']:
             self.ids['roles'].setdefault(a['role'], self.roles[a['role']]['id'])
 
+    def _user_session(self, user, domain_name, password):
+        """An unscoped password plugin of the user alone, and a session of its own."""
+        plugin = ks_v3.Password(auth_url=self.creds['auth_url'], username=user, password=password,
+                                user_domain_name=domain_name, unscoped=True)
+        return plugin, ks_session.Session(auth=plugin, verify=self.session.verify, cert=self.session.cert,
+                                          timeout=self.session.timeout)
+
     def password_works(self, user, domain_name, password):
         """Authenticate as the user alone (unscoped); True if Keystone accepts the password.
 
         Only the user's own name, domain and password are used: mixing in the admin's
         project or OS_* environment would make a right password fail.
         """
-        plugin = ks_v3.Password(auth_url=self.creds['auth_url'], username=user, password=password,
-                                user_domain_name=domain_name, unscoped=True)
-        probe = ks_session.Session(auth=plugin, verify=self.session.verify, cert=self.session.cert,
-                                   timeout=self.session.timeout)
+        plugin, probe = self._user_session(user, domain_name, password)
         try:
             with_retries(self.module, lambda: plugin.get_access(probe), self.where,
                          hint='check that Keystone is running')
@@ -1035,10 +1039,7 @@ class KeystoneRegistration(object):
 
     def _try_password(self, user, domain_name, password):
         """True or False when Keystone accepted or refused the password; None when it could not tell."""
-        plugin = ks_v3.Password(auth_url=self.creds['auth_url'], username=user, password=password,
-                                user_domain_name=domain_name, unscoped=True)
-        probe = ks_session.Session(auth=plugin, verify=self.session.verify, cert=self.session.cert,
-                                   timeout=self.session.timeout)
+        plugin, probe = self._user_session(user, domain_name, password)
         try:
             plugin.get_access(probe)
         except ks_exc.Unauthorized:
@@ -1048,9 +1049,7 @@ class KeystoneRegistration(object):
         return True
 
     def password_current(self, user, domain_name, password):
-        """Whether Keystone accepts the password: the background check, else password_works.
-
-        """
+        """Whether Keystone accepts the password: the background check, else password_works."""
         check = self.password_checks.pop((user, domain_name), None)
         answer = check.result() if check is not None else None
         if answer is None:

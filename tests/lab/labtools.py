@@ -30,15 +30,21 @@ class Run:
         return 'rc=%s after %.0fs\n%s' % (self.rc, self.seconds, self.out[-6000:])
 
 
-def playbook(*args, extra=None, timeout=1800):
-    """ansible-playbook -i inventory/lab ARGS; stdout and stderr together."""
+def playbook_command(*args, extra=None):
+    """argv and environment of ansible-playbook -i inventory/lab ARGS, from the .venv."""
     cmd = [str(ROOT / '.venv/bin/ansible-playbook'), '-i', 'inventory/lab']
     for key, value in (extra or {}).items():
         cmd += ['-e', yaml.safe_dump({key: value}, default_flow_style=True).strip()]
     env = dict(os.environ, ANSIBLE_FORCE_COLOR='0', ANSIBLE_NOCOLOR='1')
     env['PATH'] = '%s:%s' % (ROOT / '.venv/bin', env.get('PATH', ''))
+    return cmd + list(args), env
+
+
+def playbook(*args, extra=None, timeout=1800):
+    """ansible-playbook -i inventory/lab ARGS; stdout and stderr together."""
+    cmd, env = playbook_command(*args, extra=extra)
     start = time.monotonic()
-    proc = subprocess.run(cmd + list(args), cwd=ROOT, env=env, text=True, timeout=timeout,
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, text=True, timeout=timeout,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
     return Run(proc, time.monotonic() - start)
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from labtools import ROOT, in_controller, playbook, secrets_in
+from labtools import ROOT, in_controller, playbook, playbook_command, secrets_in
 
 FINGERPRINT = r'''
 set -o nounset -o pipefail
@@ -71,10 +71,8 @@ def test_check_mode_on_fresh_controller_changes_nothing(untouched):
 
 def test_run_killed_after_package_install():
     """Kill site.yml right after the package step; converge must then finish the job."""
-    cmd = [str(ROOT / '.venv/bin/ansible-playbook'), '-i', 'inventory/lab', 'site.yml']
-    proc = subprocess.Popen(cmd, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            env={'PATH': '%s:/usr/sbin:/usr/bin:/sbin:/bin' % (ROOT / '.venv/bin'),
-                                 'HOME': '/root', 'ANSIBLE_NOCOLOR': '1'})
+    cmd, env = playbook_command('site.yml')
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     installed = killed = False
     deadline = time.monotonic() + 1200
     for line in proc.stdout:
