@@ -43,7 +43,7 @@ molecule-multinode: image ## Several controllers: infra + controller1, controlle
 	@echo "molecule-multinode: containers and network removed"
 
 .PHONY: test
-test: lint unit molecule ## The whole test suite (what CI runs)
+test: lint unit molecule molecule-multinode ## The whole test suite (what CI runs)
 
 .PHONY: lab
 lab: image ## Deploy Heat into the lab controller with site.yml (creates the lab if needed)
