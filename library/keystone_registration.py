@@ -1011,6 +1011,11 @@ class KeystoneRegistration(object):
                       % (user, domain_name, exc))
         return True
 
+    @staticmethod
+    def password_to_check(user):
+        """Whether an existing user's password is compared with the spec's (update_password=always)."""
+        return bool(user.get('password')) and user['update_password'] == 'always'
+
     def start_password_checks(self):
         """Check the passwords of the users with update_password=always in the background.
 
@@ -1026,8 +1031,7 @@ class KeystoneRegistration(object):
         users = []
         for u in self.spec['users']:
             current = self.users.get((u['name'], self.existing_domain_id(u['domain'])))
-            if u.get('password') and u['update_password'] == 'always' and current \
-                    and self.can_authenticate(u, current):
+            if self.password_to_check(u) and current and self.can_authenticate(u, current):
                 users.append(u)
         if not users:
             return
@@ -1101,7 +1105,7 @@ class KeystoneRegistration(object):
                     before['default_project'] = current.get('default_project_id')
                     after['default_project'] = u['default_project']
                 password_changed = False
-                if u.get('password') and u['update_password'] == 'always':
+                if self.password_to_check(u):
                     if not self.can_authenticate(u, current):
                         self.module.warn('user %s in domain %s (or its domain) is disabled, so its password '
                                          'cannot be checked; it was left unchanged' % (u['name'], u['domain']))
