@@ -11,7 +11,8 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-CONTAINER = 'lab-controller'
+# HEAT_LAB_CONTAINER: another container to run the same tests against (a scratch lab).
+CONTAINER = os.environ.get('HEAT_LAB_CONTAINER', 'lab-controller')
 LAB = yaml.safe_load((ROOT / 'inventory/lab/group_vars/all/lab.yml').read_text())
 SECRET_NAMES = [
     'lab_admin_password', 'lab_demo_password', 'lab_rabbit_password',
