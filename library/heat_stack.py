@@ -420,6 +420,13 @@ class HeatStack(object):
         return ('user %s (domain %s) in project %s (domain %s)'
                 % (c['username'], c['user_domain_name'], c['project_name'], c['project_domain_name']))
 
+    def role_names(self):
+        """The roles of the token the session holds, for a 403's message."""
+        try:
+            return ', '.join(self.session.auth.get_access(self.session).role_names) or 'no role'
+        except Exception:  # noqa: BLE001 - only a message is at stake
+            return 'roles that could not be read'
+
     def fail_endpoint(self, exc=None):
         self.fail('no orchestration endpoint in region %s for interface %s: is Heat registered in '
                   'Keystone? (openstack endpoint list --service orchestration)%s'
@@ -509,8 +516,9 @@ class HeatStack(object):
                    'check [keystone_authtoken] in heat.conf (heat service user and password, auth_url): %s'
                    % (self.endpoint, what, self.who(), self.credentials_source(), detail))
         elif code == 403:
-            msg = ('Heat refused %s (403 Forbidden) for %s: the user needs the heat_stack_owner role '
-                   '(or another role Heat\'s policy allows) on the project: %s' % (what, self.who(), detail))
+            msg = ('Heat refused %s (403 Forbidden) for %s, who holds %s: the user needs a role Heat\'s policy '
+                   'allows on the project (Heat 24 enforces its new defaults: member; heat_stack_owner grants '
+                   'nothing there): %s' % (what, self.who(), self.role_names(), detail))
         elif code == 409:
             msg = 'Heat refused %s (409 Conflict): %s' % (what, detail)
         else:

@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# Build the lab's base image: Debian 12 with systemd, from debootstrap, imported
-# into podman (no registry is reachable). Cached: does nothing when the image exists.
+# Build a lab base image: Debian with systemd, from debootstrap, imported into
+# podman (no registry is reachable). Cached: does nothing when the image exists.
+#   HEAT_LAB_SUITE=trixie (default): localhost/heat-lab-debian13:latest
+#   HEAT_LAB_SUITE=bookworm:         localhost/heat-lab-debian12:latest
 set -o nounset -o pipefail -o errexit
 
-IMAGE="${HEAT_LAB_IMAGE:-localhost/heat-lab-debian12:latest}"
-SUITE="${HEAT_LAB_SUITE:-bookworm}"
+SUITE="${HEAT_LAB_SUITE:-trixie}"
+case "$SUITE" in
+    trixie) RELEASE=13 ;;
+    bookworm) RELEASE=12 ;;
+    *) echo "build-image: HEAT_LAB_SUITE must be trixie or bookworm, got $SUITE" >&2; exit 2 ;;
+esac
+IMAGE="${HEAT_LAB_IMAGE:-localhost/heat-lab-debian$RELEASE:latest}"
 
 if podman image exists "$IMAGE"; then
     echo "build-image: $IMAGE already present, nothing to do"

@@ -100,6 +100,12 @@ class FakeSession(object):
         self.calls = []
         self.endpoint = ENDPOINT
         self.endpoint_kwargs = None
+        self.role_names = ['reader']
+        # session.auth.get_access(session).role_names: the token's roles.
+        self.auth = self
+
+    def get_access(self, session):
+        return self
 
     def on(self, method, path, *responses):
         self.routes[(method, path)] = list(responses)
@@ -598,7 +604,8 @@ def test_keystone_401_names_the_openrc(module_args, fake, clock, tmp_path):
 def test_heat_403(module_args, fake, clock):
     fake.on('GET', '/stacks/smoke', heat_error(403, 'Forbidden', 'You are not authorized'))
     result = failed(module_args)
-    assert '403' in result['msg'] and 'heat_stack_owner' in result['msg']
+    assert '403' in result['msg'] and 'member' in result['msg']
+    assert 'who holds reader' in result['msg']
 
 
 def test_heat_400_shows_heats_message(module_args, fake, clock):

@@ -1,0 +1,108 @@
+"""Debian 12 to Debian 13 under a deployed Heat (molecule `upgrade`, side effect).
+
+Against the converged Debian 12 lab controller (HEAT_LAB_CONTAINER): keep a
+stack as the demo user, upgrade the controller the way an operator does (apt
+sources to trixie, full-upgrade, Keystone's own db_sync), re-run site.yml,
+and check that Heat's db_sync ran once and was reported changed, that each
+Heat service restarted once, that the stack kept from Debian 12 is still
+listed, can be updated and deleted, and that a second re-run changes nothing.
+The tests run in file order, each one a step of the upgrade.
+"""
+import re
+
+import pytest
+
+from labtools import in_controller, playbook
+
+STACK = 'keptStack'
+# A stack user (the handle) holds credentials Heat stored encrypted, and a
+# parameter gives the update something to change.
+TEMPLATE = '''heat_template_version: 2015-10-15
+parameters:
+  length: {type: number, default: 8}
+resources:
+  random: {type: OS::Heat::RandomString, properties: {length: {get_param: length}}}
+  handle: {type: OS::Heat::WaitConditionHandle}
+outputs:
+  value: {value: {get_attr: [random, value]}}
+'''
+APT = ('DEBIAN_FRONTEND=noninteractive apt-get -y -q -o Dpkg::Options::=--force-confdef '
+       '-o Dpkg::Options::=--force-confold')
+HANDLERS = ['Restart heat-engine', 'Restart heat-api', 'Restart heat-api-cfn']
+
+
+def sh(command):
+    rc, out = in_controller('set -o nounset -o pipefail -o errexit\n' + command)
+    assert rc == 0, out[-4000:]
+    return out
+
+
+def as_demo(command):
+    return sh('. /root/demo-openrc.sh\n' + command)
+
+
+def changed_count(output):
+    match = re.search(r'lab-controller\s*:\s*ok=\d+\s+changed=(\d+)', output)
+    assert match, output[-3000:]
+    return int(match.group(1))
+
+
+def stack_output(name):
+    return as_demo('openstack stack output show %s value -f value -c output_value' % name).strip()
+
+
+@pytest.fixture(scope='module')
+def debian_release():
+    return lambda: sh('cut -d. -f1 /etc/debian_version').strip()
+
+
+def test_starts_on_debian_12_with_a_kept_stack(debian_release):
+    assert debian_release() == '12'
+    sh("cat >/root/kept-stack.yml <<'EOF'\n%sEOF" % TEMPLATE)
+    as_demo('openstack stack create --wait -t /root/kept-stack.yml --parameter length=8 %s >/dev/null' % STACK)
+    assert len(stack_output(STACK)) == 8
+
+
+def test_operator_upgrades_the_controller_to_debian_13(debian_release):
+    # The apt sources, then the whole system; configuration files the
+    # operator changed are kept (confold), as apt asks interactively.
+    sh('sed -i "s/bookworm/trixie/g" /etc/apt/sources.list && apt-get update -q >/dev/null')
+    sh('%s full-upgrade >/tmp/full-upgrade.log 2>&1 || { tail -50 /tmp/full-upgrade.log; exit 1; }' % APT)
+    assert debian_release() == '13'
+    # Keystone's own schema, then Keystone with its new code.
+    sh('runuser -u keystone -- keystone-manage db_sync && systemctl restart keystone')
+    sh('for i in $(seq 60); do python3 -c "import urllib.request; urllib.request.urlopen(\'http://controller:5000/v3\')" '
+       '2>/dev/null && exit 0; sleep 2; done; exit 1')
+
+
+def test_site_yml_after_the_upgrade_syncs_once_and_restarts_once():
+    run = playbook('site.yml', '--skip-tags', 'verify')
+    assert run.rc == 0, run
+    # db_sync ran and was reported changed (Heat 19's schema to Heat 24's).
+    assert re.search(r'TASK \[heat : Populate the Orchestration database[^\n]*\n(?:[^\n]*\n)*?changed: ', run.out), run
+    for handler in HANDLERS:
+        assert run.out.count('RUNNING HANDLER [heat : %s]' % handler) == 1, (handler, run)
+    # Heat 24's schema is under alembic: a revision id.
+    version = sh('runuser -u heat -- heat-manage db_version 2>/dev/null | tail -n 1').strip()
+    assert re.fullmatch(r'[0-9a-f]{12}', version), version
+
+
+def test_the_kept_stack_survived_and_can_be_updated_and_deleted():
+    listed = as_demo('openstack stack list -f value -c "Stack Name" -c "Stack Status"')
+    assert '%s CREATE_COMPLETE' % STACK in listed, listed
+    as_demo('openstack stack update --wait -t /root/kept-stack.yml --parameter length=12 %s >/dev/null' % STACK)
+    status = as_demo('openstack stack show %s -f value -c stack_status' % STACK).strip()
+    assert status == 'UPDATE_COMPLETE', status
+    assert len(stack_output(STACK)) == 12
+    # Deleting removes the stack user Heat created on Debian 12 (its
+    # credentials were stored encrypted and are read back by Heat 24).
+    as_demo('openstack stack delete --yes --wait %s' % STACK)
+    assert STACK not in as_demo('openstack stack list -f value -c "Stack Name"')
+    projects = sh('. /root/admin-openrc.sh && openstack project list --domain heat -f value -c Name')
+    assert projects.strip() == '', projects
+
+
+def test_a_second_run_changes_nothing():
+    run = playbook('site.yml')
+    assert run.rc == 0, run
+    assert changed_count(run.out) == 0, run
