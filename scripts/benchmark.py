@@ -63,7 +63,7 @@ ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = ROOT / '.venv' / 'bin'
 ANSIBLE_PLAYBOOK = VENV_BIN / 'ansible-playbook'
 CALLBACK_DIR = ROOT / 'scripts' / 'callback_plugins'
-IMAGE = 'localhost/heat-lab-debian12:latest'
+IMAGE = 'localhost/heat-lab-debian13:latest'  # Debian 13, the platform the project targets first
 # Containers the benchmark creates carry this label; only those are removed.
 LABEL = 'heat-benchmark=true'
 PLAYBOOK_TIMEOUT = 3600
@@ -193,7 +193,8 @@ def ensure_image():
     """Build the lab image when it is missing (scripts/build-image.sh)."""
     if run(['podman', 'image', 'exists', IMAGE], check=False).returncode != 0:
         log('image %s missing: building it with scripts/build-image.sh' % IMAGE)
-        subprocess.run(['bash', str(ROOT / 'scripts' / 'build-image.sh')], check=True)
+        subprocess.run(['bash', str(ROOT / 'scripts' / 'build-image.sh')], check=True,
+                       env=dict(os.environ, HEAT_LAB_SUITE='trixie'))
 
 
 def create_container(name):

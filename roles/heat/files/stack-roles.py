@@ -13,13 +13,15 @@ are enforced (Heat 24 on Debian 13: yes, `member` needed; Heat 19 on Debian
 import json
 import sys
 
-from heat.common import policies
+from heat import policies
 from oslo_config import cfg
 from oslo_policy import policy
 
 conf = cfg.ConfigOpts()
 conf([], project='heat', default_config_files=['/etc/heat/heat.conf'])
-enforcer = policy.Enforcer(conf)
+# As heat.common.policy.Enforcer builds it, with the options of heat.conf.
+enforcer = policy.Enforcer(conf, default_rule='!')
+enforcer.suppress_deprecation_warnings = True
 enforcer.register_defaults(policies.list_rules())
 enforcer.load_rules()
 target = {'project_id': 'verify-project', 'tenant_id': 'verify-project'}
