@@ -210,7 +210,7 @@ outputs:
   curl_cli:
     value: {get_attr: [handle, curl_cli]}
 '''
-NEW_KEY = 'rotated0auth0encryption0key0032'
+NEW_KEY = 'rotated0auth0encryption0key00032'
 
 SIGNAL = r'''
 import json, re, subprocess, urllib.request
