@@ -243,7 +243,7 @@ def test_encryption_key_change_refused_then_rotated():
         run = playbook('site.yml', extra={'heat_auth_encryption_key': NEW_KEY, 'heat_auth_encryption_key_rotate': True})
         assert run.rc == 0, run
         assert NEW_KEY not in run.out and secrets_in(run.out) == []
-        assert re.search(r'"user_creds": [1-9]', run.out), run
+        assert re.search(r'Re-encrypted with the new heat_auth_encryption_key.*user_creds\W+[1-9]', run.out, re.S), run
         rc, out = in_controller("grep -c '^auth_encryption_key = %s$' /etc/heat/heat.conf" % NEW_KEY)
         assert out.strip() == '1', out
         # The stack made under the old key: its handle signals, it deletes.
@@ -251,8 +251,9 @@ def test_encryption_key_change_refused_then_rotated():
         assert rc == 0 and out.strip().endswith('200'), out
         rc, out = in_controller('. /root/demo-openrc.sh && openstack stack resource metadata keyStack handle')
         assert rc == 0 and 'after rotation' in out, out
-        rc, out = in_controller('. /root/demo-openrc.sh && openstack stack delete --yes --wait keyStack '
-                                '&& openstack stack list -f value -c "Stack Name"')
+        rc, out = in_controller('. /root/demo-openrc.sh && openstack stack delete --yes --wait keyStack')
+        assert rc == 0, out
+        rc, out = in_controller('. /root/demo-openrc.sh && openstack stack list -f value -c "Stack Name"')
         assert rc == 0 and 'keyStack' not in out, out
     finally:
         delete_stack_as_demo('keyStack')
