@@ -49,6 +49,9 @@ BAD_INPUT = [
     ('database unreachable', {'heat_db_host': 'controller', 'heat_db_port': 3307, 'heat_db_wait_timeout': 6}, 'heat_db'),
     ('keystone unreachable', {'heat_keystone_internal_url': 'http://controller:5999', 'heat_keystone_wait_timeout': 6}, 'Keystone'),
     ('wrong admin password', {'heat_keystone_admin_password': 'not-the-admin-password'}, 'heat_keystone_admin'),
+    # 32 characters, 64 bytes: Heat would fail every stack (Fernet key must be 32 bytes).
+    ('encryption key of 32 non-ascii characters', {'heat_auth_encryption_key': '\u00e9' * 32},
+     'heat_auth_encryption_key must be exactly 32 characters that are 32 bytes'),
 ]
 
 

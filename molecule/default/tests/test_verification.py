@@ -1,8 +1,26 @@
-"""Step 12: the verification stack, created by converge as the demo user and
-kept (heat_verify_keep_stack in the lab), then deleted here without leftovers."""
+"""Step 12: the verification stack. Converge created and deleted it (the
+role's defaults); here playbooks/verify.yml keeps one to inspect, then a run
+with the defaults deletes it without leftovers, and the next reports no change."""
 import json
+import re
+
+import pytest
 
 from labtools import playbook
+
+
+def changed_count(output):
+    match = re.search(r'lab-controller\s*:\s*ok=\d+\s+changed=(\d+)', output)
+    assert match, output[-3000:]
+    return int(match.group(1))
+
+
+@pytest.fixture(scope='module', autouse=True)
+def kept_stack():
+    run = playbook('playbooks/verify.yml', extra={'heat_verify_keep_stack': True})
+    assert run.rc == 0, run
+    assert changed_count(run.out) > 0, 'keeping the stack is a change: %r' % run
+    return run
 
 
 def test_demo_openrc_is_private(host):
@@ -42,10 +60,21 @@ def test_stack_user_lives_in_the_stack_domain(admin):
 
 
 def test_deleting_the_stack_leaves_nothing_behind(host, admin, demo):
-    run = playbook('playbooks/verify.yml', extra={'heat_verify_keep_stack': False})
+    # The defaults: the kept stack is a leftover, deleted (a change), then the
+    # verification stack is created, listed and deleted again.
+    run = playbook('playbooks/verify.yml')
     assert run.rc == 0, run
     assert 'CREATE_COMPLETE' in run.out  # the guide's stack list was printed
+    assert changed_count(run.out) == 1, 'only the leftover stack\'s deletion is a change: %r' % run
     assert demo('stack list') == []
     assert admin('project list --domain heat') == []
     users = {u['Name'] for u in admin('user list --domain heat')}
     assert users == {'heat_domain_admin'}
+
+
+def test_verification_that_leaves_nothing_reports_no_change(demo):
+    run = playbook('playbooks/verify.yml')
+    assert run.rc == 0, run
+    assert 'CREATE_COMPLETE' in run.out  # a stack was really created
+    assert changed_count(run.out) == 0, run
+    assert demo('stack list') == []

@@ -168,3 +168,100 @@ def test_secret_files_are_private(host, path, mode, owner):
     f = host.file(path)
     assert f.mode == mode
     assert (f.user, f.group) == owner
+
+
+def heat_conf_sum():
+    rc, out = in_controller('sha256sum /etc/heat/heat.conf')
+    assert rc == 0, out
+    return out.split()[0]
+
+
+def test_broker_refusing_heat_fails_at_readiness():
+    # heat.conf gets a password the broker refuses, and the services restart:
+    # /healthcheck and the engine's row still look fine, stacks would not.
+    run = playbook('site.yml', '--skip-tags', 'verify', extra={'heat_messaging_password': 'not-the-broker-password'})
+    try:
+        assert run.rc != 0, run
+        assert 'not-the-broker-password' not in run.out
+        assert secrets_in(run.out) == []
+        # Caught at readiness, or (with the broker login check before any change) earlier.
+        assert ('heat-engine is unreachable over the message bus' in run.out
+                or 'heat_messaging_password' in run.out), run
+        if 'heat-engine is unreachable over the message bus' in run.out:
+            assert re.search(r'heat-api on lab-controller \(\S+:8004\) answered (500|503|nothing)', run.out), run
+    finally:
+        repair = playbook('playbooks/heat.yml')
+        assert repair.rc == 0, repair
+    assert 'Ask heat-api on this controller for the engine' in repair.out
+    # A no-op run restarts nothing, so it skips the round trip.
+    run = playbook('playbooks/heat.yml')
+    assert run.rc == 0, run
+    assert changed_count(run.out) == 0, run
+    assert re.search(r'TASK \[heat : Ask heat-api on this controller[^\n]*\n[^\n]*\nskipping', run.out), run
+
+
+# A stack whose handle's credentials (stack user password, trust) Heat
+# stored encrypted: it must still be signalled and deleted after a rotation.
+KEY_TEMPLATE = '''heat_template_version: 2015-10-15
+resources:
+  handle:
+    type: OS::Heat::WaitConditionHandle
+outputs:
+  curl_cli:
+    value: {get_attr: [handle, curl_cli]}
+'''
+NEW_KEY = 'rotated0auth0encryption0key00032'
+
+SIGNAL = r'''
+import json, re, subprocess, urllib.request
+cli = subprocess.run(['bash', '-c', '. /root/demo-openrc.sh && openstack stack output show keyStack curl_cli -f value -c output_value'],
+                     capture_output=True, text=True, check=True).stdout
+token = re.search(r"X-Auth-Token: ([^'\s]+)", cli).group(1)
+url = re.search(r"(https?://\S+/signal)", cli).group(1)
+req = urllib.request.Request(url, data=json.dumps({'status': 'SUCCESS', 'data': 'after rotation'}).encode(),
+                             headers={'X-Auth-Token': token, 'Content-Type': 'application/json'}, method='POST')
+print(urllib.request.urlopen(req, timeout=30).status)
+'''
+
+
+def test_encryption_key_change_refused_then_rotated():
+    assert len(NEW_KEY) == 32
+    rc, out = in_controller("cat > /root/key-stack.yml <<'EOF'\n%sEOF\n"
+                            '. /root/demo-openrc.sh && openstack stack create --wait -t /root/key-stack.yml keyStack'
+                            % KEY_TEMPLATE)
+    assert rc == 0, out
+    conf, before = heat_conf_sum(), restart_times()
+    try:
+        # Without the flag: refused before any change, naming the variable.
+        run = playbook('site.yml', extra={'heat_auth_encryption_key': NEW_KEY})
+        assert run.rc != 0, run
+        assert 'heat_auth_encryption_key_rotate' in run.out, run
+        assert NEW_KEY not in run.out and secrets_in(run.out) == []
+        assert heat_conf_sum() == conf and restart_times() == before
+        # With it: the database is re-encrypted, heat.conf gets the key, the
+        # verification stack completes.
+        run = playbook('site.yml', extra={'heat_auth_encryption_key': NEW_KEY, 'heat_auth_encryption_key_rotate': True})
+        assert run.rc == 0, run
+        assert NEW_KEY not in run.out and secrets_in(run.out) == []
+        assert re.search(r'Re-encrypted with the new heat_auth_encryption_key.*user_creds\W+[1-9]', run.out, re.S), run
+        rc, out = in_controller("grep -c '^auth_encryption_key = %s$' /etc/heat/heat.conf" % NEW_KEY)
+        assert out.strip() == '1', out
+        # The stack made under the old key: its handle signals, it deletes.
+        rc, out = in_controller("python3 - <<'EOF'\n%s\nEOF" % SIGNAL)
+        assert rc == 0 and out.strip().endswith('200'), out
+        rc, out = in_controller('. /root/demo-openrc.sh && openstack stack resource metadata keyStack handle')
+        assert rc == 0 and 'after rotation' in out, out
+        rc, out = in_controller('. /root/demo-openrc.sh && openstack stack delete --yes --wait keyStack')
+        assert rc == 0, out
+        rc, out = in_controller('. /root/demo-openrc.sh && openstack stack list -f value -c "Stack Name"')
+        assert rc == 0 and 'keyStack' not in out, out
+    finally:
+        delete_stack_as_demo('keyStack')
+        # Back to the inventory's key, the same way.
+        run = playbook('site.yml', '--skip-tags', 'verify', extra={'heat_auth_encryption_key_rotate': True})
+        assert run.rc == 0, run
+    rc, out = in_controller('. /root/admin-openrc.sh && openstack project list --domain heat -f value')
+    assert rc == 0 and out.strip() == '', out
+    run = playbook('site.yml')
+    assert run.rc == 0, run
+    assert changed_count(run.out) == 0, run
