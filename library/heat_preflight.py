@@ -194,7 +194,7 @@ messaging:
   returned: when O(messaging) is given
   type: list
   elements: dict
-  sample: [{host: controller, port: 5672, ok: true, login: true, product: RabbitMQ, version: 4.0.5}]
+  sample: [{host: controller, port: 5672, ok: true, login_checked: true, product: RabbitMQ, version: 4.0.5}]
 '''
 
 import json
@@ -362,10 +362,21 @@ def check_keystone(module, creds, opts):
 # for the field types).
 
 PROTOCOL_HEADER = b'AMQP\x00\x00\x09\x01'
-FRAME_METHOD, FRAME_HEARTBEAT, FRAME_END = 1, 8, 0xCE
-START, START_OK, TUNE, TUNE_OK = (10, 10), (10, 11), (10, 30), (10, 31)
-OPEN, OPEN_OK, CLOSE, CLOSE_OK = (10, 40), (10, 41), (10, 50), (10, 51)
-ACCESS_REFUSED, NOT_ALLOWED = 403, 530
+FRAME_METHOD = 1
+FRAME_HEARTBEAT = 8
+FRAME_END = 0xCE
+# Methods of the connection class (10): (class-id, method-id).
+START = (10, 10)
+START_OK = (10, 11)
+TUNE = (10, 30)
+TUNE_OK = (10, 31)
+OPEN = (10, 40)
+OPEN_OK = (10, 41)
+CLOSE = (10, 50)
+CLOSE_OK = (10, 51)
+# Reply codes.
+ACCESS_REFUSED = 403
+NOT_ALLOWED = 530
 
 
 def shortstr(text):
@@ -586,7 +597,7 @@ def closed_by_broker(where, code, text, user, vhost):
 def check_messaging(opts, connect=socket.create_connection):
     results, failures = [], []
     for host in opts['hosts']:
-        entry = dict(host=host, port=opts['port'], ok=False, login=opts['transport'] == 'rabbit')
+        entry = dict(host=host, port=opts['port'], ok=False, login_checked=opts['transport'] == 'rabbit')
         try:
             if opts['transport'] == 'rabbit':
                 entry.update(amqp_login(host, opts['port'], opts['user'], opts['password'], opts['vhost'],
