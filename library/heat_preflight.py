@@ -281,8 +281,7 @@ class Keystone(object):
             raise CheckFailed('auth_url', '%s/auth/tokens answered 404: auth_url %s does not point at Keystone'
                               % (self.url, c['auth_url']))
         if status != 201:
-            raise CheckFailed('credentials', 'Keystone at %s refused the credentials of %s (HTTP %d): check the '
-                                             'user name, password, project and domains'
+            raise CheckFailed('credentials', 'Keystone at %s refused the credentials of %s: HTTP %d'
                               % (self.url, who, status))
         self.token = headers.get('X-Subject-Token')
         self.module.no_log_values.add(self.token)

@@ -59,7 +59,7 @@ BAD_INPUT = [
       'Identity endpoints exist in: RegionOne']),
     ('nonexistent region', {'heat_region': 'RegionNine'},
      ["region 'RegionNine' (keystone.region) does not exist in Keystone; existing regions: RegionOne, RegionTwo",
-      'heat_region:']),
+      'check heat_region,']),
     ('nonexistent keystone region', {'heat_keystone_region': 'RegionNine'},
      ["region 'RegionNine' (keystone.keystone_region)", 'heat_keystone_region']),
     ('service project typo', {'heat_service_project': 'servcie'},
