@@ -17,8 +17,7 @@ description:
     keystonemiddleware uses, and that the projects Heat only uses exist.
   - O(messaging) logs in to each broker the way oslo.messaging's rabbit driver does
     (AMQP 0-9-1, PLAIN with user and password, then opens the virtual host) and closes
-    the connection cleanly. For O(messaging.transport=amqp) (AMQP 1.0) it only checks
-    that each host accepts a TCP connection.
+    the connection cleanly.
   - Each failure names the parameter at fault and the cause, and sets RV(cause) so a
     caller can name its own variables. Passwords and tokens are never returned or shown.
 options:
@@ -107,11 +106,6 @@ options:
     description: The brokers to log in to. Run it on every host that will run Heat.
     type: dict
     suboptions:
-      transport:
-        description: V(rabbit) (AMQP 0-9-1, login checked) or V(amqp) (AMQP 1.0, TCP connect only).
-        type: str
-        choices: [rabbit, amqp]
-        default: rabbit
       hosts:
         description: Broker host names or addresses; each is checked.
         type: list
@@ -194,7 +188,7 @@ messaging:
   returned: when O(messaging) is given
   type: list
   elements: dict
-  sample: [{host: controller, port: 5672, ok: true, login_checked: true, product: RabbitMQ, version: 4.0.5}]
+  sample: [{host: controller, port: 5672, ok: true, product: RabbitMQ, version: 4.0.5}]
 '''
 
 import json
@@ -596,17 +590,10 @@ def closed_by_broker(where, code, text, user, vhost):
 def check_messaging(opts, connect=socket.create_connection):
     results, failures = [], []
     for host in opts['hosts']:
-        entry = dict(host=host, port=opts['port'], ok=False, login_checked=opts['transport'] == 'rabbit')
+        entry = dict(host=host, port=opts['port'], ok=False)
         try:
-            if opts['transport'] == 'rabbit':
-                entry.update(amqp_login(host, opts['port'], opts['user'], opts['password'], opts['vhost'],
-                                        opts['timeout'], connect=connect))
-            else:
-                try:
-                    connect((host, opts['port']), timeout=opts['timeout']).close()
-                except OSError as exc:
-                    raise CheckFailed('unreachable', 'the message broker %s:%s does not answer: %s'
-                                      % (host, opts['port'], exc))
+            entry.update(amqp_login(host, opts['port'], opts['user'], opts['password'], opts['vhost'],
+                                    opts['timeout'], connect=connect))
             entry['ok'] = True
         except CheckFailed as exc:
             entry.update(cause=exc.cause, msg=str(exc))
@@ -631,7 +618,6 @@ def argument_spec():
             timeout=dict(type='int', default=60),
         )),
         messaging=dict(type='dict', options=dict(
-            transport=dict(type='str', default='rabbit', choices=['rabbit', 'amqp']),
             hosts=dict(type='list', elements='str', required=True),
             port=dict(type='int', default=5672),
             user=dict(type='str', required=True),

@@ -215,7 +215,7 @@ def test_unreachable_broker_names_host_and_port():
 
 
 def test_every_host_is_checked():
-    opts = dict(transport='rabbit', hosts=['a', 'b'], port=5672, user='guest', password=RABBIT_PASSWORD,
+    opts = dict(hosts=['a', 'b'], port=5672, user='guest', password=RABBIT_PASSWORD,
                 vhost='/', timeout=5)
     brokers = {'a': Broker(), 'b': Broker(password='other')}
     results, failures = hp.check_messaging(opts, connect=lambda address, timeout: brokers[address[0]].connect(
