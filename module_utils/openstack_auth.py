@@ -1,7 +1,9 @@
 # -*- coding: utf-8 -*-
-# Shared by the bundled OpenStack modules (keystone_registration, heat_stack):
-# one way to get admin or user credentials, one keystoneauth1 session, and one
-# bounded retry policy for services that are briefly unavailable.
+# Shared by the bundled OpenStack modules (keystone_registration, heat_stack,
+# heat_preflight): one way to get admin or user credentials, one keystoneauth1
+# session, and one bounded retry policy for services that are briefly
+# unavailable. Only build_session and is_transient need keystoneauth1, imported
+# when called: heat_preflight uses the rest on a host that does not have it.
 from __future__ import annotations
 
 import os
@@ -34,6 +36,12 @@ ENV_NAMES = {
     'cacert': 'OS_CACERT',
 }
 
+# Older names an openrc may use instead (v2-era files, kolla-ansible and
+# openstack-ansible write both).
+ENV_FALLBACKS = {
+    'project_name': 'OS_TENANT_NAME',
+}
+
 DEFAULTS = {
     'user_domain_name': 'Default',
     'project_domain_name': 'Default',
@@ -41,8 +49,8 @@ DEFAULTS = {
 }
 
 
-def auth_argument_spec():
-    """Options every bundled OpenStack module accepts for authentication."""
+def credential_argument_spec():
+    """Where the credentials come from: `auth`, `openrc`, OS_* environment."""
     return dict(
         auth=dict(
             type='dict', required=False, default=None,
@@ -60,10 +68,18 @@ def auth_argument_spec():
         ),
         openrc=dict(type='path', required=False, default=None),
         validate_certs=dict(type='bool', default=True),
+    )
+
+
+def auth_argument_spec():
+    """Options of the modules that use keystoneauth1: credentials, timeout, retries."""
+    spec = credential_argument_spec()
+    spec.update(
         api_timeout=dict(type='int', default=30),
         retries=dict(type='int', default=5),
         retry_delay=dict(type='float', default=2.0),
     )
+    return spec
 
 
 _EXPORT = re.compile(r'^\s*(?:export\s+)?(OS_[A-Z_]+)=(.*)$')
@@ -115,11 +131,17 @@ def resolve_auth(module):
     creds = {}
     for key in AUTH_KEYS:
         value = given.get(key)
-        if value in (None, ''):
-            value = from_file.get(ENV_NAMES[key]) or os.environ.get(ENV_NAMES[key])
+        names = [ENV_NAMES[key]] + ([ENV_FALLBACKS[key]] if key in ENV_FALLBACKS else [])
+        for source in (from_file, os.environ):  # the file wins over the environment
+            for name in names:
+                if value in (None, ''):
+                    value = source.get(name)
         if value in (None, ''):
             value = DEFAULTS.get(key)
         creds[key] = value
+    # openstack-ansible writes OS_INTERFACE=internalURL (the old endpoint_type).
+    if creds['interface'] and creds['interface'].endswith('URL'):
+        creds['interface'] = creds['interface'][:-3]
     if creds.get('password'):
         module.no_log_values.add(creds['password'])
     missing = [k for k in ('auth_url', 'username', 'password', 'project_name') if not creds.get(k)]

@@ -88,7 +88,8 @@ STARTUP_FILES = ['roles/heat/handlers/main.yml', 'roles/heat/tasks/ready.yml']
 # The single tasks issue 7 sets a no-op target for: (file, task name, target s).
 HEAT_CONF_TASK = ('roles/heat/tasks/config.yml', 'Configure heat.conf', 1.0)
 KEYSTONE_TASK = ('roles/heat/tasks/keystone.yml', 'Register the Orchestration service in Keystone', 2.0)
-KEYSTONE_PROBE_TASK = ('roles/heat/tasks/validate.yml', 'Authenticate to Keystone with the admin credentials', None)
+KEYSTONE_PROBE_TASK = ('roles/heat/tasks/validate.yml',
+                       'Check Keystone, its regions and the projects Heat uses, with the admin credentials', None)
 
 TARGET_NOOP_SECONDS = 15.0
 TARGET_FRESH_SECONDS = 180.0

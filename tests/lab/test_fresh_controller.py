@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from labtools import ROOT, in_controller, playbook, playbook_command, secrets_in
+from labtools import LAB, ROOT, in_controller, playbook, playbook_command, secrets_in
 
 FINGERPRINT = r'''
 set -o nounset -o pipefail
@@ -36,6 +36,8 @@ def untouched():
     return before
 
 
+# (case, extra vars, text(s) the failure must show). Every case fails in the
+# checks before any change; the last ones need a real Keystone and RabbitMQ.
 BAD_INPUT = [
     ('empty db password', {'heat_db_password': ''}, 'heat_db_password'),
     ('short encryption key', {'heat_auth_encryption_key': 'too-short'}, 'heat_auth_encryption_key'),
@@ -47,8 +49,26 @@ BAD_INPUT = [
     ('non-scalar override', {'heat_conf_overrides': {'DEFAULT': {'debug': [True]}}}, 'heat_conf_overrides'),
     ('override section not a mapping', {'heat_conf_overrides': {'DEFAULT': 'debug=true'}}, 'heat_conf_overrides'),
     ('database unreachable', {'heat_db_host': 'controller', 'heat_db_port': 3307, 'heat_db_wait_timeout': 6}, 'heat_db'),
-    ('keystone unreachable', {'heat_keystone_internal_url': 'http://controller:5999', 'heat_keystone_wait_timeout': 6}, 'Keystone'),
-    ('wrong admin password', {'heat_keystone_admin_password': 'not-the-admin-password'}, 'heat_keystone_admin'),
+    ('keystone unreachable', {'heat_keystone_internal_url': 'http://controller:5999', 'heat_keystone_wait_timeout': 6},
+     ['Keystone at http://controller:5999/v3 is unreachable', 'heat_keystone_internal_url']),
+    ('wrong admin password', {'heat_keystone_admin_password': 'not-the-admin-password'},
+     ['refused the credentials of user admin', 'heat_keystone_admin_password']),
+    # The lab's RegionTwo exists but has no endpoints (prepare-infra.yml).
+    ('region without identity endpoint', {'heat_region': 'RegionTwo'},
+     ['no internal identity endpoint in region RegionTwo', 'heat_keystone_region',
+      'Identity endpoints exist in: RegionOne']),
+    ('nonexistent region', {'heat_region': 'RegionNine'},
+     ["region 'RegionNine' (keystone.region) does not exist in Keystone; existing regions: RegionOne, RegionTwo",
+      'check heat_region,']),
+    ('nonexistent keystone region', {'heat_keystone_region': 'RegionNine'},
+     ["region 'RegionNine' (keystone.keystone_region)", 'heat_keystone_region']),
+    ('service project typo', {'heat_service_project': 'servcie'},
+     ["project 'servcie' (keystone.projects[0]) does not exist in domain Default", 'heat_service_project']),
+    ('wrong messaging password', {'heat_messaging_password': 'not-the-rabbit-password'},
+     ['refused the login of user openstack (403 ACCESS_REFUSED', 'heat_messaging_password']),
+    ('wrong messaging vhost', {'heat_messaging_vhost': '/nope'},
+     ["access to virtual host '/nope' (530 NOT_ALLOWED", 'heat_messaging_vhost']),
+    ('messaging unreachable', {'heat_messaging_port': 5673}, ['controller:5673 does not answer', 'heat_messaging_port']),
     # 32 characters, 64 bytes: Heat would fail every stack (Fernet key must be 32 bytes).
     ('encryption key of 32 non-ascii characters', {'heat_auth_encryption_key': '\u00e9' * 32},
      'heat_auth_encryption_key must be exactly 32 characters that are 32 bytes'),
@@ -59,8 +79,11 @@ BAD_INPUT = [
 def test_bad_input_fails_before_any_change(untouched, case, extra, names):
     run = playbook('site.yml', extra=extra, timeout=300)
     assert run.rc != 0, run
-    assert names in run.out, 'the failure does not name %s: %r' % (names, run)
-    assert not secrets_in(run.out), run
+    for name in [names] if isinstance(names, str) else names:
+        assert name in run.out, 'the failure does not name %s: %r' % (name, run)
+    # Neither the lab's secrets nor a wrong password given here may be printed.
+    wrong = dict((k, v) for k, v in extra.items() if 'password' in k and v)
+    assert not secrets_in(run.out, extra=wrong), run
     assert fingerprint() == untouched, '%s changed the controller' % case
     print('%s: failed as expected in %.1f s' % (case, run.seconds))
 
@@ -68,6 +91,37 @@ def test_bad_input_fails_before_any_change(untouched, case, extra, names):
 def test_check_mode_on_fresh_controller_changes_nothing(untouched):
     run = playbook('site.yml', '--check', '--diff', timeout=600)
     assert 'Traceback' not in run.out, run
+    assert not secrets_in(run.out), run
+    assert fingerprint() == untouched
+
+
+COMMENTED_OPENRC = """# admin credentials, written by hand
+export OS_USERNAME=admin   # the bootstrap admin
+export OS_PASSWORD="%s"   # bootstrap
+export OS_PROJECT_NAME='admin'
+export OS_USER_DOMAIN_NAME=Default
+export OS_PROJECT_DOMAIN_NAME=Default
+export OS_AUTH_URL=http://controller:5000/v3   # Keystone
+"""
+
+
+def test_openrc_with_trailing_comments_passes_the_checks(untouched):
+    """The openrc is parsed as a shell would (issue 14: the Jinja parser kept `# bootstrap` in the password).
+
+    Check mode: the run goes past every check to the package step, and changes nothing.
+    """
+    path = '/root/commented-openrc.sh'
+    rc, out = in_controller("umask 077; cat > %s <<'EOF'\n%sEOF" % (path, COMMENTED_OPENRC % LAB['lab_admin_password']))
+    assert rc == 0, out
+    try:
+        # A wrong heat_keystone_admin_password proves the openrc is what is used.
+        run = playbook('playbooks/heat.yml', '--check', timeout=600,
+                       extra={'heat_keystone_admin_openrc': path, 'heat_keystone_admin_password': 'unused'})
+    finally:
+        in_controller('rm -f %s' % path)
+    assert 'Check Keystone accepted the admin credentials' in run.out, run
+    assert 'refused the credentials' not in run.out, run
+    assert 'TASK [heat : Install the Orchestration packages' in run.out, run
     assert not secrets_in(run.out), run
     assert fingerprint() == untouched
 

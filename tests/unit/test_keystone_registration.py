@@ -1127,3 +1127,31 @@ def test_to_yamlish_quotes_what_yaml_would_misread():
     yaml = pytest.importorskip('yaml')
     assert yaml.safe_load(text) == {'a': [{'url': 'http://x/%(t)s', 'enabled': False, 'n': None}, 'yes'],
                                     'b': 'plain'}
+
+
+# --------------------------------------------------------------------------- referenced, not listed
+
+def test_existing_project_referenced_but_not_listed_is_used_and_not_shaped(run, keystone):
+    """The heat role's call: the service project is Keystone's installation's, only referenced."""
+    service = keystone.add('projects', {'name': 'service', 'domain_id': 'default', 'description': 'Service Project',
+                                        'enabled': True, 'parent_id': 'default', 'is_domain': False})
+    before = copy.deepcopy(service)
+    result = run(heat_spec(projects=[]))
+    heat = keystone.find('users', name='heat', domain_id='default')
+    assert heat['default_project_id'] == service['id']
+    assert (heat['id'], keystone.admin_role['id'], 'project', service['id']) in keystone.grants
+    assert keystone.data['projects'][service['id']] == before
+    # only the grant is written under /v3/projects: no create, no update of the project
+    assert [p for _m, p in run.writes if p.startswith('/v3/projects')] == [
+        '/v3/projects/%s/users/%s/roles/%s' % (service['id'], heat['id'], keystone.admin_role['id'])]
+    assert 'created project service in domain Default' not in result['changes']
+    assert result['ids']['projects'] == {}
+
+
+def test_missing_unlisted_project_fails_naming_it_before_any_write(run, keystone):
+    result = run(heat_spec(projects=[]), fail=True)
+    assert result['msg'].startswith(
+        "project 'service' in domain Default (needed by default project of user heat, role_assignments[0]) "
+        "does not exist in Keystone and is not listed in `projects`")
+    assert keystone.writes == []
+    assert keystone.count('projects', name='service') == 0

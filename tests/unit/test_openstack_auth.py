@@ -73,6 +73,98 @@ def test_parse_openrc(tmp_path):
     }
 
 
+# The shapes the usual tools write (password P@ss w'rd#1 where quoting allows).
+OPENRC_SHAPES = {
+    # Install guide, "Create OpenStack client environment scripts" (admin-openrc).
+    'install-guide': ('export OS_PROJECT_DOMAIN_NAME=Default\n'
+                      'export OS_USER_DOMAIN_NAME=Default\n'
+                      'export OS_PROJECT_NAME=admin\n'
+                      'export OS_USERNAME=admin\n'
+                      'export OS_PASSWORD=ADMIN_PASS\n'
+                      'export OS_AUTH_URL=http://controller:5000/v3\n'
+                      'export OS_IDENTITY_API_VERSION=3\n'
+                      'export OS_IMAGE_API_VERSION=2\n',
+                      dict(password='ADMIN_PASS', interface='public')),
+    # keystone-manage bootstrap's documentation: the variables, no domains.
+    'keystone-bootstrap': ('export OS_USERNAME=admin\n'
+                           'export OS_PASSWORD=ADMIN_PASS\n'
+                           'export OS_PROJECT_NAME=admin\n'
+                           'export OS_USER_DOMAIN_ID=default\n'
+                           'export OS_PROJECT_DOMAIN_ID=default\n'
+                           'export OS_AUTH_URL=http://controller:5000/v3\n',
+                           dict(password='ADMIN_PASS')),
+    # kolla-ansible's admin-openrc.sh (unquoted values; newer releases quote them).
+    'kolla-ansible': ('# Clear any old environment that may conflict.\n'
+                      'for key in $( set | awk \'{FS="="}  /^OS_/ {print $1}\' ); do unset $key ; done\n'
+                      'export OS_PROJECT_DOMAIN_NAME=Default\n'
+                      'export OS_USER_DOMAIN_NAME=Default\n'
+                      'export OS_PROJECT_NAME=admin\n'
+                      'export OS_TENANT_NAME=admin\n'
+                      'export OS_USERNAME=admin\n'
+                      'export OS_PASSWORD=P@ssw0rd#1\n'
+                      'export OS_AUTH_URL=http://controller:5000/v3\n'
+                      'export OS_INTERFACE=internal\n'
+                      'export OS_ENDPOINT_TYPE=internalURL\n'
+                      'export OS_IDENTITY_API_VERSION=3\n'
+                      'export OS_REGION_NAME=RegionOne\n'
+                      'export OS_AUTH_PLUGIN=password\n'
+                      'export OS_CACERT=/etc/kolla/certificates/ca/root.crt\n',
+                      dict(password='P@ssw0rd#1', interface='internal', region_name='RegionOne',
+                           cacert='/etc/kolla/certificates/ca/root.crt')),
+    'kolla-ansible-quoted': ("export OS_PROJECT_NAME='admin'\n"
+                             "export OS_USERNAME='admin'\n"
+                             "export OS_PASSWORD='P@ss w\"rd#1'\n"
+                             "export OS_AUTH_URL='http://controller:5000'\n"
+                             "export OS_INTERFACE='internal'\n",
+                             dict(password='P@ss w"rd#1', interface='internal', auth_url='http://controller:5000')),
+    # openstack-ansible's openstack_openrc role (templates/openrc.j2).
+    'openstack-ansible': ('# Ansible managed\n'
+                          'export LC_ALL=C\n'
+                          '\n'
+                          '# COMMON CINDER ENVS\n'
+                          'export CINDER_ENDPOINT_TYPE=internalURL\n'
+                          '\n'
+                          '# COMMON OPENSTACK ENVS\n'
+                          'export OS_ENDPOINT_TYPE=internalURL\n'
+                          'export OS_INTERFACE=internalURL\n'
+                          'export OS_USERNAME=admin\n'
+                          "export OS_PASSWORD='P@ss w\"rd#1'\n"
+                          'export OS_TENANT_NAME=admin\n'
+                          'export OS_AUTH_TYPE=password\n'
+                          'export OS_AUTH_URL=http://controller:5000/v3\n'
+                          'export OS_NO_CACHE=1\n'
+                          'export OS_USER_DOMAIN_NAME=Default\n'
+                          'export OS_PROJECT_DOMAIN_NAME=Default\n'
+                          'export OS_REGION_NAME=RegionOne\n'
+                          '\n'
+                          '# For openstackclient\n'
+                          'export OS_IDENTITY_API_VERSION=3\n'
+                          'export OS_AUTH_VERSION=3\n'
+                          "export OS_INSECURE='true'\n"
+                          "alias openstack='openstack --insecure'\n",
+                          dict(password='P@ss w"rd#1', interface='internal', region_name='RegionOne')),
+    # Hand-written, with a trailing comment (the Jinja parser kept it in the password).
+    'trailing-comment': ('export OS_USERNAME=admin\n'
+                         'export OS_PASSWORD="s3cr3t"   # bootstrap\n'
+                         'export OS_PROJECT_NAME=admin   # the admin project\n'
+                         'export OS_AUTH_URL=http://controller:5000/v3\n',
+                         dict(password='s3cr3t')),
+}
+
+
+@pytest.mark.parametrize('shape', sorted(OPENRC_SHAPES))
+def test_openrc_shapes_of_the_usual_tools(tmp_path, shape):
+    text, expected = OPENRC_SHAPES[shape]
+    path = tmp_path / 'openrc'
+    path.write_text(text)
+    creds = resolve_auth(FakeModule(openrc=str(path)))
+    wanted = dict(auth_url='http://controller:5000/v3', username='admin', project_name='admin',
+                  user_domain_name='Default', project_domain_name='Default', interface='public',
+                  region_name=None, cacert=None)
+    wanted.update(expected)
+    assert creds == wanted
+
+
 # --------------------------------------------------------------------------- resolve_auth
 
 def test_resolve_auth_precedence_auth_then_openrc_then_env_then_defaults(tmp_path, monkeypatch):

@@ -1,0 +1,478 @@
+"""Unit tests of library/heat_preflight.py.
+
+AMQP: frames are compared with byte strings written out from the AMQP 0-9-1
+specification (frame = type, channel, size, payload, 0xCE; method payload =
+class-id, method-id, arguments), and the login runs against a scripted broker
+on a socket pair. Keystone: open_url is replaced by an in-memory Keystone.
+"""
+import io
+import json
+import socket
+import struct
+import threading
+from urllib.error import HTTPError, URLError
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+import heat_preflight as hp
+from conftest import AnsibleExitJson, AnsibleFailJson
+
+ADMIN_PASSWORD = 'Adm1n-S3cret#x'
+RABBIT_PASSWORD = 'R4bbit-pw'
+TOKEN = 'gAAAAA-the-token'
+
+
+# --------------------------------------------------------------------------- AMQP encoding
+
+def test_protocol_header_is_amqp_0_9_1():
+    assert hp.PROTOCOL_HEADER == b'AMQP\x00\x00\x09\x01'
+
+
+def test_close_frame_bytes():
+    # Connection.Close (10, 50): reply-code 200, reply-text "Normal shutdown", class-id 0, method-id 0
+    expected = (b'\x01' b'\x00\x00' b'\x00\x00\x00\x1a'
+                b'\x00\x0a\x00\x32' b'\x00\xc8' b'\x0fNormal shutdown' b'\x00\x00' b'\x00\x00'
+                b'\xce')
+    assert hp.connection_close() == expected
+
+
+def test_tune_ok_frame_bytes():
+    # Connection.Tune-Ok (10, 31): channel-max 2047, frame-max 131072, heartbeat 0
+    expected = b'\x01\x00\x00\x00\x00\x00\x0c' b'\x00\x0a\x00\x1f' b'\x07\xff' b'\x00\x02\x00\x00' b'\x00\x00' b'\xce'
+    assert hp.tune_ok(2047, 131072) == expected
+
+
+def test_open_frame_bytes():
+    # Connection.Open (10, 40): virtual-host "/", reserved-1 "", reserved-2 (bit) 0
+    expected = b'\x01\x00\x00\x00\x00\x00\x08' b'\x00\x0a\x00\x28' b'\x01/' b'\x00' b'\x00' b'\xce'
+    assert hp.connection_open('/') == expected
+
+
+def test_start_ok_frame_bytes():
+    frame = hp.start_ok('guest', 'guest', product='p')
+    table = (b'\x07product' b'S' b'\x00\x00\x00\x01p'
+             b'\x0ccapabilities' b'F' b'\x00\x00\x00\x1f'
+             b'\x1cauthentication_failure_close' b't\x01')
+    payload = (b'\x00\x0a\x00\x0b' + struct.pack('>I', len(table)) + table
+               + b'\x05PLAIN' + b'\x00\x00\x00\x0c\x00guest\x00guest' + b'\x05en_US')
+    assert frame == b'\x01\x00\x00' + struct.pack('>I', len(payload)) + payload + b'\xce'
+
+
+def start_frame(mechanisms=b'AMQPLAIN PLAIN'):
+    table = (b'\x0ccapabilities' b'F\x00\x00\x00\x15' b'\x12publisher_confirms' b't\x01'
+             b'\x07product' b'S\x00\x00\x00\x08RabbitMQ'
+             b'\x07version' b'S\x00\x00\x00\x054.0.5'
+             b'\x05count' b'I\x00\x00\x00\x02'
+             b'\x04list' b'A\x00\x00\x00\x02' b'b\x05')
+    payload = (b'\x00\x0a\x00\x0a' b'\x00\x09' + struct.pack('>I', len(table)) + table
+               + struct.pack('>I', len(mechanisms)) + mechanisms + b'\x00\x00\x00\x05en_US')
+    return b'\x01\x00\x00' + struct.pack('>I', len(payload)) + payload + b'\xce'
+
+
+def test_parse_start_frame():
+    frame = start_frame()
+    method, args = hp.parse_frame(frame[:7], frame[7:])
+    assert method == (10, 10)
+    assert args.take(2) == b'\x00\x09'
+    assert args.table() == {'capabilities': {'publisher_confirms': True}, 'product': 'RabbitMQ',
+                            'version': '4.0.5', 'count': 2, 'list': [5]}
+    assert args.longstr() == b'AMQPLAIN PLAIN'
+
+
+def test_parse_heartbeat_and_malformed_frames():
+    assert hp.parse_frame(b'\x08\x00\x00\x00\x00\x00\x00', b'\xce') == (None, None)
+    with pytest.raises(ValueError, match='frame-end'):
+        hp.parse_frame(b'\x01\x00\x00\x00\x00\x00\x04', b'\x00\x0a\x00\x0a\x00')
+
+
+def test_shortstr_longer_than_255_bytes_is_refused():
+    with pytest.raises(ValueError):
+        hp.shortstr('x' * 256)
+
+
+# --------------------------------------------------------------------------- AMQP login
+
+def close_frame(code, text):
+    return hp.method_frame(hp.CLOSE, struct.pack('>H', code) + hp.shortstr(text) + b'\x00\x0a\x00\x28')
+
+
+class Broker(object):
+    """A scripted AMQP 0-9-1 server on one end of a socket pair."""
+
+    def __init__(self, password=RABBIT_PASSWORD, vhosts=('/',), after_login=None, greeting=None):
+        self.password, self.vhosts = password, vhosts
+        self.after_login, self.greeting = after_login, greeting
+        self.received = []
+        self.client, self.server = socket.socketpair()
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def connect(self, address, timeout):
+        self.address = address
+        self.client.settimeout(timeout)
+        return self.client
+
+    def read_frame(self):
+        header = self.recv(7)
+        size = struct.unpack('>I', header[3:])[0]
+        frame = header + self.recv(size + 1)
+        self.received.append(frame)
+        return frame[7:-1]
+
+    def recv(self, count):
+        data = b''
+        while len(data) < count:
+            chunk = self.server.recv(count - len(data))
+            if not chunk:
+                raise EOFError
+            data += chunk
+        return data
+
+    def serve(self):
+        try:
+            self.header = self.recv(8)
+            if self.greeting is not None:
+                self.server.sendall(self.greeting)
+                return
+            self.server.sendall(start_frame())
+            payload = self.read_frame()
+            if not payload.endswith(b'\x00guest\x00' + self.password.encode() + b'\x05en_US'):
+                if self.after_login == 'hang up':
+                    return
+                self.server.sendall(close_frame(403, 'ACCESS_REFUSED - Login was refused using authentication '
+                                                     'mechanism PLAIN. For details see the broker logfile.'))
+                self.read_frame()
+                return
+            self.server.sendall(hp.method_frame(hp.TUNE, struct.pack('>HIH', 2047, 131072, 60)))
+            self.read_frame()                       # Tune-Ok
+            self.server.sendall(b'\x08\x00\x00\x00\x00\x00\x00\xce')   # a heartbeat in between
+            vhost = hp.Reader(self.read_frame()[4:]).shortstr()
+            if vhost not in self.vhosts:
+                self.server.sendall(close_frame(530, 'NOT_ALLOWED - vhost %s not found' % vhost))
+                self.read_frame()
+                return
+            self.server.sendall(hp.method_frame(hp.OPEN_OK, b'\x00'))
+            self.read_frame()                       # Close
+            self.server.sendall(hp.method_frame(hp.CLOSE_OK))
+        except (EOFError, OSError):
+            pass
+        finally:
+            self.server.close()
+
+    def login(self, user='guest', password=RABBIT_PASSWORD, vhost='/'):
+        try:
+            return hp.amqp_login('rabbit', 5672, user, password, vhost, 5, connect=self.connect)
+        finally:
+            self.thread.join(5)
+
+
+def test_login_opens_the_vhost_and_closes_cleanly():
+    broker = Broker()
+    assert broker.login() == {'product': 'RabbitMQ', 'version': '4.0.5'}
+    assert broker.header == hp.PROTOCOL_HEADER
+    assert broker.address == ('rabbit', 5672)
+    assert broker.received[1] == hp.tune_ok(2047, 131072)     # the server's limits, no heartbeats
+    assert broker.received[2] == hp.connection_open('/')
+    assert broker.received[3] == hp.connection_close()
+
+
+def test_wrong_password_is_access_refused():
+    with pytest.raises(hp.CheckFailed) as exc:
+        Broker().login(password='wrong')
+    assert exc.value.cause == 'credentials'
+    assert 'refused the login of user guest (403 ACCESS_REFUSED' in str(exc.value)
+    assert 'wrong' not in str(exc.value).replace('wrong user', '')
+
+
+def test_broker_that_hangs_up_after_the_login_means_bad_credentials():
+    with pytest.raises(hp.CheckFailed) as exc:
+        Broker(after_login='hang up').login(password='wrong')
+    assert exc.value.cause == 'credentials'
+
+
+def test_unknown_vhost_is_named():
+    with pytest.raises(hp.CheckFailed) as exc:
+        Broker().login(vhost='/nope')
+    assert exc.value.cause == 'vhost'
+    assert "access to virtual host '/nope' (530 NOT_ALLOWED - vhost /nope not found)" in str(exc.value)
+
+
+def test_other_protocol_version_is_named():
+    with pytest.raises(hp.CheckFailed) as exc:
+        Broker(greeting=b'AMQP\x03\x01\x00\x00').login()
+    assert exc.value.cause == 'protocol'
+    assert 'AMQP 3-1-0-0' in str(exc.value)
+
+
+def test_unreachable_broker_names_host_and_port():
+    def refuse(address, timeout):
+        raise ConnectionRefusedError(111, 'Connection refused')
+    with pytest.raises(hp.CheckFailed) as exc:
+        hp.amqp_login('rabbit', 5673, 'guest', 'pw', '/', 1, connect=refuse)
+    assert exc.value.cause == 'unreachable'
+    assert str(exc.value).startswith('the message broker rabbit:5673 does not answer')
+
+
+def test_every_host_is_checked():
+    opts = dict(hosts=['a', 'b'], port=5672, user='guest', password=RABBIT_PASSWORD,
+                vhost='/', timeout=5)
+    brokers = {'a': Broker(), 'b': Broker(password='other')}
+    results, failures = hp.check_messaging(opts, connect=lambda address, timeout: brokers[address[0]].connect(
+        address, timeout))
+    assert [r['ok'] for r in results] == [True, False]
+    assert results[1]['cause'] == 'credentials' and len(failures) == 1
+
+
+# --------------------------------------------------------------------------- Keystone
+
+class Response(object):
+    def __init__(self, status, body, headers=None):
+        self.status, self.headers, self._body = status, headers or {}, json.dumps(body).encode()
+
+    def read(self):
+        return self._body
+
+
+class FakeKeystone(object):
+    def __init__(self):
+        self.regions = ['RegionOne', 'RegionTwo']
+        self.catalog = [{'type': 'identity', 'endpoints': [
+            {'region_id': 'RegionOne', 'region': 'RegionOne', 'interface': i, 'url': 'http://k:5000/v3/'}
+            for i in ('public', 'internal', 'admin')]}]
+        self.domains = [{'id': 'default', 'name': 'Default'}, {'id': 'h1', 'name': 'heat'}]
+        self.projects = [{'id': 'p1', 'name': 'service', 'domain_id': 'default'},
+                         {'id': 'p0', 'name': 'admin', 'domain_id': 'default'}]
+        self.down = 0
+        self.requests = []
+
+    def open_url(self, url, data=None, headers=None, method=None, timeout=None, follow_redirects=None,
+                 validate_certs=True, ca_path=None):
+        self.requests.append(dict(url=url, method=method, headers=headers, data=data,
+                                  validate_certs=validate_certs, ca_path=ca_path))
+        if self.down:
+            self.down -= 1
+            raise URLError(ConnectionRefusedError(111, 'Connection refused'))
+        parts = urlsplit(url)
+        query = dict((k, v[0]) for k, v in parse_qs(parts.query).items())
+        if parts.path == '/v3/auth/tokens' and method == 'POST':
+            user = json.loads(data)['auth']['identity']['password']['user']
+            if user['password'] != ADMIN_PASSWORD:
+                raise HTTPError(url, 401, 'Unauthorized', {}, io.BytesIO(b'{}'))
+            return Response(201, {'token': {
+                'user': {'name': 'admin', 'domain': {'name': 'Default'}},
+                'project': {'name': 'admin', 'domain': {'name': 'Default'}},
+                'catalog': self.catalog}}, {'X-Subject-Token': TOKEN})
+        if not parts.path.startswith('/v3/'):
+            raise HTTPError(url, 404, 'Not Found', {}, io.BytesIO(b''))
+        assert headers['X-Auth-Token'] == TOKEN
+        if parts.path == '/v3/regions':
+            return Response(200, {'regions': [{'id': r} for r in self.regions]})
+        if parts.path == '/v3/domains':
+            return Response(200, {'domains': self.domains})
+        if parts.path == '/v3/projects':
+            return Response(200, {'projects': [p for p in self.projects if p['domain_id'] == query['domain_id']
+                                               and p['name'].lower() == query['name'].lower()]})
+        raise HTTPError(url, 404, 'Not Found', {}, io.BytesIO(b''))
+
+
+@pytest.fixture
+def keystone(monkeypatch):
+    fake = FakeKeystone()
+    monkeypatch.setattr(hp, 'open_url', fake.open_url)
+    monkeypatch.setattr(hp.time, 'sleep', lambda seconds: None)
+    for name in ('OS_AUTH_URL', 'OS_PASSWORD', 'OS_USERNAME', 'OS_PROJECT_NAME', 'OS_CACERT'):
+        monkeypatch.delenv(name, raising=False)
+    return fake
+
+
+def admin_auth(**overrides):
+    auth = dict(auth_url='http://k:5000/v3', username='admin', password=ADMIN_PASSWORD, project_name='admin')
+    auth.update(overrides)
+    return auth
+
+
+@pytest.fixture
+def run(module_args, keystone):
+    def _run(keystone_opts=None, fail=False, **args):
+        args.setdefault('auth', admin_auth())
+        args['keystone'] = dict(dict(region='RegionOne', projects=[{'name': 'service'}]), **(keystone_opts or {}))
+        module_args(args)
+        with pytest.raises(AnsibleFailJson if fail else AnsibleExitJson) as exc:
+            hp.main()
+        result = exc.value.args[0]
+        text = json.dumps(result)
+        assert ADMIN_PASSWORD not in text and TOKEN not in text
+        return result
+    return _run
+
+
+def test_keystone_checks_pass_and_return_facts(run, keystone):
+    result = run()
+    assert result['changed'] is False
+    assert result['keystone'] == {
+        'auth_url': 'http://k:5000/v3',
+        'user': {'name': 'admin', 'domain': 'Default'},
+        'project': {'name': 'admin', 'domain': 'Default'},
+        'regions': ['RegionOne', 'RegionTwo'],
+        'catalog': {'RegionOne': ['identity']},
+        'identity_endpoint': 'http://k:5000/v3/',
+        'projects': [{'name': 'service', 'domain': 'Default', 'id': 'p1'}],
+    }
+    assert [r['method'] for r in keystone.requests] == ['POST', 'GET', 'GET', 'GET']   # one authentication
+
+
+def test_auth_url_without_version_and_from_openrc(run, keystone, tmp_path):
+    openrc = tmp_path / 'admin-openrc'
+    openrc.write_text('export OS_USERNAME=admin\nexport OS_PASSWORD="%s"   # bootstrap\n'
+                      'export OS_PROJECT_NAME=admin\nexport OS_AUTH_URL=http://k:5000\n' % ADMIN_PASSWORD)
+    result = run(auth=None, openrc=str(openrc))
+    assert result['keystone']['auth_url'] == 'http://k:5000/v3'
+
+
+def test_wrong_admin_password(run, keystone):
+    result = run(auth=admin_auth(password='wrong-password'), fail=True)
+    assert result['cause'] == 'credentials'
+    assert result['msg'] == ('Keystone at http://k:5000/v3 refused the credentials of user admin (domain Default) on '
+                             'project admin (domain Default): HTTP 401')
+
+
+def test_unreachable_keystone_is_retried_until_the_timeout(run, keystone, monkeypatch):
+    now = [0.0]
+    monkeypatch.setattr(hp.time, 'monotonic', lambda: now[0])
+    monkeypatch.setattr(hp.time, 'sleep', lambda seconds: now.__setitem__(0, now[0] + seconds))
+    keystone.down = 1000
+    result = run({'timeout': 10}, fail=True)
+    assert result['cause'] == 'unreachable'
+    assert result['msg'].startswith('Keystone at http://k:5000/v3 is unreachable or failing (')
+    assert len(keystone.requests) == 4            # t=0, 3, 6, 9; the next would pass the deadline
+
+
+def test_briefly_unreachable_keystone_passes(run, keystone):
+    keystone.down = 2
+    assert run()['keystone']['regions']
+
+
+def test_tls_failure_is_not_retried_and_cacert_is_used(run, keystone, monkeypatch):
+    import ssl
+
+    def bad_cert(url, **kwargs):
+        keystone.requests.append(kwargs)
+        raise URLError(ssl.SSLCertVerificationError('certificate verify failed'))
+    monkeypatch.setattr(hp, 'open_url', bad_cert)
+    result = run(auth=admin_auth(auth_url='https://k:5000', cacert='/etc/ssl/ca.pem'), fail=True)
+    assert result['cause'] == 'tls' and len(keystone.requests) == 1
+    assert keystone.requests[0]['ca_path'] == '/etc/ssl/ca.pem'
+
+
+def test_validate_certs_false_ignores_the_ca(run, keystone):
+    run(auth=admin_auth(cacert='/etc/ssl/ca.pem'), validate_certs=False)
+    assert keystone.requests[0]['validate_certs'] is False and keystone.requests[0]['ca_path'] is None
+
+
+def test_nonexistent_region_names_the_existing_ones(run, keystone):
+    result = run({'region': 'RegionNine'}, fail=True)
+    assert result['cause'] == 'region'
+    assert result['msg'] == ("region 'RegionNine' (keystone.region) does not exist in Keystone; existing regions: "
+                             "RegionOne, RegionTwo")
+
+
+def test_region_differing_in_case(run, keystone):
+    result = run({'region': 'regionOne'}, fail=True)
+    assert result['msg'].endswith('Region IDs are case-sensitive: did you mean RegionOne?')
+
+
+def test_region_without_identity_endpoint(run, keystone):
+    result = run({'region': 'RegionTwo'}, fail=True)
+    assert result['cause'] == 'keystone_region'
+    assert result['msg'].startswith("Keystone's catalog has no internal identity endpoint in region RegionTwo "
+                                    "(keystone.keystone_region)")
+    assert result['msg'].endswith('Identity endpoints exist in: RegionOne (admin, internal, public)')
+
+
+def test_keystone_region_apart_from_heat_region(run, keystone):
+    result = run({'region': 'RegionTwo', 'keystone_region': 'RegionOne'})
+    assert result['keystone']['identity_endpoint'] == 'http://k:5000/v3/'
+
+
+def test_interface_is_checked(run, keystone):
+    keystone.catalog[0]['endpoints'] = [e for e in keystone.catalog[0]['endpoints'] if e['interface'] == 'public']
+    result = run(fail=True)
+    assert 'no internal identity endpoint in region RegionOne' in result['msg']
+    assert run({'interface': 'public'})['keystone']
+
+
+def test_missing_project_is_named_and_not_created(run, keystone):
+    result = run({'projects': [{'name': 'servcie'}]}, fail=True)
+    assert result['cause'] == 'project'
+    assert result['msg'].startswith("project 'servcie' (keystone.projects[0]) does not exist in domain Default; "
+                                    "it is checked, not created")
+    assert [r['method'] for r in keystone.requests if r['method'] != 'GET'] == ['POST']
+
+
+def test_missing_domain_is_named(run, keystone):
+    result = run({'projects': [{'name': 'service', 'domain': 'Defualt'}]}, fail=True)
+    assert result['cause'] == 'domain'
+    assert result['msg'] == ("domain 'Defualt' of project service (keystone.projects[0]) does not exist in Keystone; "
+                             "existing domains: Default, heat")
+
+
+def test_domain_by_id_or_other_case(run, keystone):
+    assert run({'projects': [{'name': 'service', 'domain': 'default'}]})['keystone']['projects'][0]['id'] == 'p1'
+
+
+def test_auth_url_not_keystone(run, keystone):
+    result = run(auth=admin_auth(auth_url='http://k:5000/identity'), fail=True)
+    assert result['cause'] == 'auth_url'
+
+
+@pytest.mark.parametrize('opts, msg', [
+    ({'region': ' '}, 'keystone.region must not be empty'),
+    ({'keystone_region': ''}, 'keystone.keystone_region must not be empty'),
+    ({'timeout': 0}, 'keystone.timeout must be at least 1 second'),
+])
+def test_bad_keystone_parameters(run, opts, msg):
+    result = run(opts, fail=True)
+    assert result['cause'] == 'parameters' and msg in result['msg']
+
+
+def test_bad_messaging_parameters(module_args):
+    module_args({'messaging': {'hosts': ['a'], 'port': 70000, 'user': 'u', 'password': RABBIT_PASSWORD}})
+    with pytest.raises(AnsibleFailJson) as exc:
+        hp.main()
+    assert 'messaging.port must be between 1 and 65535' in exc.value.args[0]['msg']
+
+
+def test_messaging_failure_through_main_hides_the_password(module_args, monkeypatch):
+    monkeypatch.setattr(hp, 'check_messaging', lambda opts: ([{'host': 'a', 'ok': False}], [
+        hp.CheckFailed('credentials', 'the broker a:5672 refused the login of user u')]))
+    module_args({'messaging': {'hosts': ['a'], 'user': 'u', 'password': RABBIT_PASSWORD}})
+    with pytest.raises(AnsibleFailJson) as exc:
+        hp.main()
+    assert exc.value.args[0]['cause'] == 'credentials'
+    assert RABBIT_PASSWORD not in json.dumps(exc.value.args[0])
+
+
+def test_needs_keystone_or_messaging(module_args):
+    module_args({})
+    with pytest.raises(AnsibleFailJson) as exc:
+        hp.main()
+    assert 'keystone, messaging' in exc.value.args[0]['msg']
+
+
+def test_module_imports_only_the_standard_library_and_ansible():
+    import ast
+    tree = ast.parse(open(hp.__file__).read())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name.split('.')[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            names.add(node.module.split('.')[0])
+    assert names <= {'__future__', 'json', 're', 'socket', 'ssl', 'struct', 'time', 'urllib', 'ansible'}
+
+
+def test_password_options_are_no_log():
+    spec = hp.argument_spec()
+    assert spec['messaging']['options']['password']['no_log'] is True
+    assert spec['auth']['options']['password']['no_log'] is True
