@@ -113,8 +113,8 @@ def test_the_kept_stack_survived_and_can_be_updated_and_deleted():
     # (Polled by name, not with --wait: its event polling met a reset
     # connection from the freshly upgraded uwsgi API once here.)
     as_demo('openstack stack delete --yes %s' % STACK)
-    as_demo('for i in $(seq 60); do openstack stack list -f value -c "Stack Name" 2>/dev/null | grep -qx %s || exit 0; '
-            'sleep 3; done; exit 1' % STACK)
+    as_demo('for i in $(seq 60); do sleep 3; names=$(openstack stack list -f value -c "Stack Name") || continue; '
+            'grep -qx %s <<<"$names" || exit 0; done; exit 1' % STACK)
     projects = sh('. /root/admin-openrc.sh && openstack project list --domain heat -f value -c Name')
     assert projects.strip() == '', projects
 
