@@ -62,3 +62,17 @@ def secrets_in(text, extra=()):
     values = {name: str(LAB[name]) for name in SECRET_NAMES}
     values.update(extra)
     return [name for name, value in values.items() if value and value in text]
+
+
+# Debian's uwsgi heat-api, just restarted, reset a connection of
+# `openstack stack delete --wait`'s event polling twice in the lab (the
+# rotation and the upgrade tests): the deletion is asked once, then the
+# stack list is polled, a failed listing being no answer.
+DELETE_STACK = ('. /root/demo-openrc.sh && openstack stack delete --yes {name} && '
+                'for i in $(seq 100); do sleep 3; names=$(openstack stack list -f value -c "Stack Name") || continue; '
+                'grep -qx {name} <<<"$names" || exit 0; done; exit 1')
+
+
+def delete_stack(name):
+    """Delete the demo user's stack NAME and wait until it is gone; return (rc, output)."""
+    return in_controller(DELETE_STACK.format(name=name))

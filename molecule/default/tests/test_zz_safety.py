@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from labtools import LAB, in_controller, playbook, secrets_in
+from labtools import LAB, delete_stack, in_controller, playbook, secrets_in
 
 ROTATED = {
     'heat_keystone_password': 'rotated-heat-keystone-secret-8',
@@ -252,7 +252,7 @@ def test_encryption_key_change_refused_then_rotated():
         assert rc == 0 and out.strip().endswith('200'), out
         rc, out = in_controller('. /root/demo-openrc.sh && openstack stack resource metadata keyStack handle')
         assert rc == 0 and 'after rotation' in out, out
-        rc, out = in_controller('. /root/demo-openrc.sh && openstack stack delete --yes --wait keyStack')
+        rc, out = delete_stack('keyStack')
         assert rc == 0, out
         rc, out = in_controller('. /root/demo-openrc.sh && openstack stack list -f value -c "Stack Name"')
         assert rc == 0 and 'keyStack' not in out, out
