@@ -118,6 +118,18 @@ class Recrypt:
         return self.crypt.encrypt(plain, self.new)
 
 
+def recrypt_named(recrypt, pairs, names, where):
+    """Re-encrypt pairs[name] = [method, value] in place for each name; True when one changed.
+    `where` names the place for an error, with %s for the name."""
+    changed = False
+    for name in names:
+        new = recrypt(*pairs[name], where=where % name)
+        if new:
+            pairs[name] = list(new)
+            changed = True
+    return changed
+
+
 def reencrypt(conn, recrypt, write):
     """Walk the encrypted columns; return the count of rows per table. Writes only if write."""
     from sqlalchemy import text
@@ -147,14 +159,8 @@ def reencrypt(conn, recrypt, write):
     rows = conn.execute(text('SELECT id, environment FROM raw_template'))
     for row_id, env in rows.fetchall():
         env = json.loads(env) if env else {}
-        params = env.get('parameters') or {}
-        changed = False
-        for name in env.get('encrypted_param_names') or []:
-            new = recrypt(*params[name], where='raw_template %s parameter %s' % (row_id, name))
-            if new:
-                params[name] = list(new)
-                changed = True
-        if changed:
+        if recrypt_named(recrypt, env.get('parameters') or {}, env.get('encrypted_param_names') or [],
+                         'raw_template %s parameter %%s' % row_id):
             counts['raw_template'] += 1
             if write:
                 conn.execute(text('UPDATE raw_template SET environment=:e WHERE id=:id'),
@@ -163,13 +169,7 @@ def reencrypt(conn, recrypt, write):
     rows = conn.execute(text('SELECT id, data FROM resource_properties_data WHERE encrypted'))
     for row_id, data in rows.fetchall():
         data = json.loads(data) if data else {}
-        changed = False
-        for name, pair in data.items():
-            new = recrypt(*pair, where='resource_properties_data %s property %s' % (row_id, name))
-            if new:
-                data[name] = list(new)
-                changed = True
-        if changed:
+        if recrypt_named(recrypt, data, list(data), 'resource_properties_data %s property %%s' % row_id):
             counts['resource_properties_data'] += 1
             if write:
                 conn.execute(text('UPDATE resource_properties_data SET data=:d WHERE id=:id'),
