@@ -64,3 +64,18 @@ def test_deployed_key_is_compared_and_never_returned(module_args, monkeypatch, t
     result = res.value.args[0]
     assert (result['deployed'], result['matches'], result['changed']) == (True, matches, False)
     assert OLD not in repr(result) and NEW not in repr(result)
+
+
+def test_named_pairs_are_reencrypted_in_place_and_only_those_named(recrypt):
+    # raw_template parameters: only encrypted_param_names are touched.
+    params = {'db_pass': ['fake_v1', OLD + '|a'], 'plain': 'left as it is', 'done': ['fake_v1', NEW + '|b']}
+    assert mod.recrypt_named(recrypt, params, ['db_pass', 'done'], 'raw_template 3 parameter %s') is True
+    assert params == {'db_pass': ['fake_v1', NEW + '|a'], 'plain': 'left as it is', 'done': ['fake_v1', NEW + '|b']}
+    # Nothing under the old key: no change reported.
+    assert mod.recrypt_named(recrypt, params, ['db_pass', 'done'], 'raw_template 3 parameter %s') is False
+
+
+def test_named_pair_of_a_third_key_names_its_place(recrypt):
+    with pytest.raises(ValueError, match='resource_properties_data 9 property password decrypts neither'):
+        mod.recrypt_named(recrypt, {'password': ['fake_v1', 'x' * 32 + '|c']}, ['password'],
+                          'resource_properties_data 9 property %s')
