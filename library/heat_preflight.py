@@ -64,6 +64,12 @@ options:
     description: Verify Keystone's TLS certificate (against O(auth.cacert) when given).
     type: bool
     default: true
+  ca_data:
+    description:
+      - CA certificates (PEM) to verify Keystone's and the brokers' certificates with, for a
+        bundle that is not on the managed host yet (the heat role installs it later). Used
+        instead of O(auth.cacert) (and C(OS_CACERT)), and where O(messaging.ca_file) is not given.
+    type: str
   keystone:
     description: What to check in Keystone. Run it once per deployment.
     type: dict
@@ -127,6 +133,13 @@ options:
         description: Virtual host to open.
         type: str
         default: /
+      ssl:
+        description: Connect over TLS (oslo.messaging's C([oslo_messaging_rabbit] ssl)), verifying the broker's certificate and name.
+        type: bool
+        default: false
+      ca_file:
+        description: CA bundle on the managed host for O(messaging.ssl); else O(ca_data), else the system's.
+        type: path
       timeout:
         description: Seconds each network operation may take.
         type: float
@@ -161,7 +174,7 @@ cause:
   description:
     - On failure, what failed. V(parameters) for invalid options; V(unreachable), V(tls), V(auth_url),
       V(credentials), V(region), V(keystone_region), V(domain), V(project) for O(keystone);
-      V(unreachable), V(protocol), V(credentials), V(vhost), V(refused) for O(messaging).
+      V(unreachable), V(tls), V(protocol), V(credentials), V(vhost), V(refused) for O(messaging).
   returned: failed
   type: str
 keystone:
@@ -192,6 +205,7 @@ messaging:
 '''
 
 import json
+import os
 import re
 import socket
 import ssl
@@ -251,8 +265,7 @@ class Keystone(object):
                 problem = 'HTTP %d' % exc.code
             except URLError as exc:
                 if isinstance(exc.reason, ssl.SSLError):
-                    raise CheckFailed('tls', 'TLS with Keystone at %s failed: %s (check the CA bundle, cacert or '
-                                             'OS_CACERT, or validate_certs)' % (self.url, exc.reason))
+                    raise CheckFailed('tls', 'TLS with Keystone at %s failed: %s' % (self.url, exc.reason))
                 problem = str(exc.reason)
             except (OSError, ValueError) as exc:  # timeouts, resets, not JSON
                 problem = str(exc) or type(exc).__name__
@@ -523,13 +536,25 @@ class AmqpConnection(object):
                 return method, reader
 
 
-def amqp_login(host, port, user, password, vhost, timeout, connect=socket.create_connection):
-    """Log in and open vhost; return the server's product and version. Raises CheckFailed."""
+def amqp_login(host, port, user, password, vhost, timeout, connect=socket.create_connection, tls=None):
+    """Log in and open vhost; return the server's product and version. Raises CheckFailed.
+
+    tls: an ssl.SSLContext to wrap the connection with (the broker's name is verified).
+    """
     where = '%s:%s' % (host, port)
     try:
         sock = connect((host, port), timeout=timeout)
     except OSError as exc:
         raise CheckFailed('unreachable', 'the message broker %s does not answer: %s' % (where, exc))
+    if tls:
+        try:
+            sock = tls.wrap_socket(sock, server_hostname=host)
+        except ssl.SSLError as exc:
+            sock.close()
+            raise CheckFailed('tls', 'TLS with the message broker %s failed: %s' % (where, exc))
+        except OSError as exc:
+            sock.close()
+            raise CheckFailed('unreachable', 'the message broker %s failed during the TLS handshake: %s' % (where, exc))
     conn = AmqpConnection(sock)
     server = {}
     step = 'the protocol header'
@@ -587,13 +612,14 @@ def closed_by_broker(where, code, text, user, vhost):
     return CheckFailed('refused', 'the broker %s closed the connection: %d %s' % (where, code, text))
 
 
-def check_messaging(opts, connect=socket.create_connection):
+def check_messaging(opts, connect=socket.create_connection, ca_file=None):
     results, failures = [], []
+    tls = ssl.create_default_context(cafile=opts['ca_file'] or ca_file) if opts['ssl'] else None
     for host in opts['hosts']:
         entry = dict(host=host, port=opts['port'], ok=False)
         try:
             entry.update(amqp_login(host, opts['port'], opts['user'], opts['password'], opts['vhost'],
-                                    opts['timeout'], connect=connect))
+                                    opts['timeout'], connect=connect, tls=tls))
             entry['ok'] = True
         except CheckFailed as exc:
             entry.update(cause=exc.cause, msg=str(exc))
@@ -623,10 +649,30 @@ def argument_spec():
             user=dict(type='str', required=True),
             password=dict(type='str', required=True, no_log=True),
             vhost=dict(type='str', default='/'),
+            ssl=dict(type='bool', default=False),
+            ca_file=dict(type='path'),
             timeout=dict(type='float', default=10),
         )),
+        ca_data=dict(type='str'),
     )
     return spec
+
+
+def write_ca_data(module):
+    """The path of a file holding O(ca_data), in the module's temporary directory, or None."""
+    data = module.params['ca_data']
+    if not data:
+        return None
+    if '-----BEGIN CERTIFICATE-----' not in data:
+        module.fail_json(msg='ca_data must hold PEM certificates (-----BEGIN CERTIFICATE-----)', cause='parameters')
+    path = os.path.join(module.tmpdir, 'ca-bundle.pem')
+    with open(path, 'w', encoding='utf-8') as handle:
+        handle.write(data)
+    try:
+        ssl.create_default_context(cafile=path)
+    except ssl.SSLError as exc:
+        module.fail_json(msg='ca_data holds no usable CA certificate: %s' % exc, cause='parameters')
+    return path
 
 
 def validate(module):
@@ -656,15 +702,21 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
                            required_one_of=[('keystone', 'messaging')])
     validate(module)
+    ca_file = write_ca_data(module)
     result = dict(changed=False)
     try:
         if module.params['keystone']:
             creds = resolve_auth(module)
+            creds['cacert'] = ca_file or creds.get('cacert')
             result['keystone'] = check_keystone(module, creds, module.params['keystone'])
     except CheckFailed as exc:
         module.fail_json(msg=str(exc), cause=exc.cause, **result)
     if module.params['messaging']:
-        result['messaging'], failures = check_messaging(module.params['messaging'])
+        try:
+            result['messaging'], failures = check_messaging(module.params['messaging'], ca_file=ca_file)
+        except (ssl.SSLError, OSError) as exc:  # an unreadable messaging.ca_file
+            module.fail_json(msg='messaging.ca_file %s: %s' % (module.params['messaging']['ca_file'], exc),
+                             cause='parameters')
         if failures:
             module.fail_json(msg='; '.join(str(f) for f in failures), cause=failures[0].cause, **result)
     module.exit_json(**result)

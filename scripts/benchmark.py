@@ -77,13 +77,13 @@ PHASES = [
     ('db_sync', ['roles/heat/tasks/db_sync.yml']),
     ('Keystone', ['roles/heat/tasks/keystone.yml']),
     ('services start + ready', ['roles/heat/tasks/services.yml', 'roles/heat/handlers/main.yml',
-                                'roles/heat/tasks/ready.yml']),
+                                'roles/heat/tasks/restart.yml', 'roles/heat/tasks/ready.yml']),
     ('verification', ['roles/heat/tasks/verify.yml', 'playbooks/verify.yml']),
 ]
 OTHER_TASKS = 'other tasks'
 OUTSIDE_TASKS = 'outside tasks (Ansible start-up, between tasks)'
 # Heat's own service start-up: the restarts (handlers) and the readiness waits.
-STARTUP_FILES = ['roles/heat/handlers/main.yml', 'roles/heat/tasks/ready.yml']
+STARTUP_FILES = ['roles/heat/handlers/main.yml', 'roles/heat/tasks/restart.yml', 'roles/heat/tasks/ready.yml']
 
 # The single tasks issue 7 sets a no-op target for: (file, task name, target s).
 HEAT_CONF_TASK = ('roles/heat/tasks/config.yml', 'Configure heat.conf', 1.0)

@@ -216,12 +216,26 @@ def test_unreachable_broker_names_host_and_port():
 
 def test_every_host_is_checked():
     opts = dict(hosts=['a', 'b'], port=5672, user='guest', password=RABBIT_PASSWORD,
-                vhost='/', timeout=5)
+                vhost='/', timeout=5, ssl=False, ca_file=None)
     brokers = {'a': Broker(), 'b': Broker(password='other')}
     results, failures = hp.check_messaging(opts, connect=lambda address, timeout: brokers[address[0]].connect(
         address, timeout))
     assert [r['ok'] for r in results] == [True, False]
     assert results[1]['cause'] == 'credentials' and len(failures) == 1
+
+
+def test_broker_tls_failure_names_the_broker():
+    import ssl
+
+    class Context(object):
+        def wrap_socket(self, sock, server_hostname):
+            assert server_hostname == 'rabbit.example'
+            raise ssl.SSLCertVerificationError('certificate verify failed: Hostname mismatch')
+
+    with pytest.raises(hp.CheckFailed) as exc:
+        hp.amqp_login('rabbit.example', 5671, 'u', RABBIT_PASSWORD, '/', 5,
+                      connect=lambda address, timeout: Broker().connect(address, timeout), tls=Context())
+    assert exc.value.cause == 'tls' and 'rabbit.example:5671' in str(exc.value)
 
 
 # --------------------------------------------------------------------------- Keystone
@@ -365,6 +379,21 @@ def test_tls_failure_is_not_retried_and_cacert_is_used(run, keystone, monkeypatc
     assert keystone.requests[0]['ca_path'] == '/etc/ssl/ca.pem'
 
 
+def test_ca_data_is_written_and_used_instead_of_cacert(run, keystone, monkeypatch):
+    import ssl
+    monkeypatch.setattr(ssl, 'create_default_context', lambda cafile=None: None)
+    run(auth=admin_auth(auth_url='https://k:5000', cacert='/not/yet/there.pem'), ca_data='-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n')
+    path = keystone.requests[0]['ca_path']
+    assert path and path.endswith('ca-bundle.pem')
+    with open(path) as handle:
+        assert handle.read().startswith('-----BEGIN CERTIFICATE-----')
+
+
+def test_ca_data_that_is_not_pem_is_refused_before_any_request(run, keystone):
+    result = run(auth=admin_auth(auth_url='https://k:5000'), ca_data='not a certificate', fail=True)
+    assert result['cause'] == 'parameters' and 'ca_data' in result['msg'] and not keystone.requests
+
+
 def test_validate_certs_false_ignores_the_ca(run, keystone):
     run(auth=admin_auth(cacert='/etc/ssl/ca.pem'), validate_certs=False)
     assert keystone.requests[0]['validate_certs'] is False and keystone.requests[0]['ca_path'] is None
@@ -444,7 +473,7 @@ def test_bad_messaging_parameters(module_args):
 
 
 def test_messaging_failure_through_main_hides_the_password(module_args, monkeypatch):
-    monkeypatch.setattr(hp, 'check_messaging', lambda opts: ([{'host': 'a', 'ok': False}], [
+    monkeypatch.setattr(hp, 'check_messaging', lambda opts, ca_file=None: ([{'host': 'a', 'ok': False}], [
         hp.CheckFailed('credentials', 'the broker a:5672 refused the login of user u')]))
     module_args({'messaging': {'hosts': ['a'], 'user': 'u', 'password': RABBIT_PASSWORD}})
     with pytest.raises(AnsibleFailJson) as exc:
@@ -469,7 +498,7 @@ def test_module_imports_only_the_standard_library_and_ansible():
             names.update(a.name.split('.')[0] for a in node.names)
         elif isinstance(node, ast.ImportFrom):
             names.add(node.module.split('.')[0])
-    assert names <= {'__future__', 'json', 're', 'socket', 'ssl', 'struct', 'time', 'urllib', 'ansible'}
+    assert names <= {'__future__', 'json', 'os', 're', 'socket', 'ssl', 'struct', 'time', 'urllib', 'ansible'}
 
 
 def test_password_options_are_no_log():

@@ -73,4 +73,87 @@ def test_eventlet_listeners_are_configured_for_rhel():
     # RHEL runs heat-api as an eventlet server that reads bind_host/bind_port;
     # Debian's uwsgi listen line is written only on Debian (tasks/config.yml).
     conf = render('RedHat', '{{ _heat_conf }}', heat_bind_host='192.0.2.5', heat_api_port=8104)
-    assert conf['heat_api'] == {'bind_host': '192.0.2.5', 'bind_port': '8104'}
+    assert conf['heat_api'] == {'bind_host': '192.0.2.5', 'bind_port': '8104', 'cert_file': None, 'key_file': None}
+    conf = render('RedHat', '{{ _heat_conf }}', **TLS)
+    assert conf['heat_api']['cert_file'] == '/etc/heat/ssl/public/heat.crt'
+    assert conf['heat_api_cfn']['key_file'] == '/etc/heat/ssl/private/heat.pem'
+
+
+CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'
+TLS = dict(heat_tls_cert_content=CA, heat_tls_key_content='-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n')
+
+
+def test_without_tls_inputs_no_ca_or_tls_key_is_written():
+    conf = render('Debian', '{{ _heat_conf }}')
+    for section, key in [('keystone_authtoken', 'cafile'), ('clients', 'ca_file'), ('clients_keystone', 'ca_file'),
+                         ('clients_heat', 'ca_file'), ('ec2authtoken', 'ca_file'), ('oslo_messaging_rabbit', 'ssl'),
+                         ('keystone_authtoken', 'memcache_secret_key')]:
+        assert conf[section][key] is None, (section, key)
+    assert '?' not in conf['database']['connection']
+    assert render('Debian', '{{ _heat_probe_scheme }}://{{ _heat_probe_url_host }}') == 'http://127.0.0.1'
+
+
+def test_a_ca_bundle_reaches_every_client_of_heat():
+    conf = render('Debian', '{{ _heat_conf }}', heat_ca_bundle_content=CA)
+    path = '/etc/heat/ca-bundle.pem'
+    assert render('Debian', '{{ heat_ca_bundle }}', heat_ca_bundle_content=CA) == path
+    assert conf['keystone_authtoken']['cafile'] == path
+    assert conf['clients']['ca_file'] == conf['clients_keystone']['ca_file'] == conf['clients_heat']['ca_file'] == path
+    assert conf['ec2authtoken']['ca_file'] == path and conf['ec2authtoken']['cafile'] is None
+    conf = render('Debian', '{{ _heat_conf }}', heat_ca_bundle='/etc/pki/ca.pem', heat_ec2authtoken_keystoneauth=True)
+    assert conf['ec2authtoken']['cafile'] == '/etc/pki/ca.pem' and conf['ec2authtoken']['ca_file'] is None
+    auth = render('Debian', '{{ _heat_admin_auth }}', heat_ca_bundle='/etc/pki/ca.pem')
+    assert auth['cacert'] == '/etc/pki/ca.pem' and auth['username'] == 'admin'
+    assert render('Debian', '{{ _heat_admin_auth }}', heat_ca_bundle='/etc/pki/ca.pem',
+                  heat_keystone_admin_openrc='/root/admin-openrc.sh') == {'cacert': '/etc/pki/ca.pem'}
+
+
+def test_endpoints_and_metadata_urls_take_the_scheme_of_their_interface():
+    endpoints = render('Debian', '{{ _heat_keystone_endpoints }}', heat_public_address='vip', heat_public_protocol='https')
+    urls = {(e['service'], e['interface']): e['url'] for e in endpoints}
+    assert urls[('heat', 'public')] == 'https://vip:8004/v1/%(tenant_id)s'
+    assert urls[('heat-cfn', 'public')] == 'https://vip:8000/v1'
+    assert urls[('heat', 'internal')] == 'http://vip:8004/v1/%(tenant_id)s'
+    conf = render('Debian', '{{ _heat_conf }}', heat_public_address='vip', heat_public_protocol='https')
+    assert conf['DEFAULT']['heat_waitcondition_server_url'] == 'https://vip:8000/v1/waitcondition'
+
+
+def test_tls_listeners_keep_https_when_the_listen_address_is_overridden():
+    listen = render('Debian', '{{ _heat_uwsgi_listen }}', heat_bind_host='192.0.2.5', **TLS)
+    assert listen['api']['line'] == ('DAEMON_ARGS="--https-socket 192.0.2.5:8004,/etc/heat/ssl/public/heat.crt,'
+                                     '/etc/heat/ssl/private/heat.pem --ini /etc/heat/heat-api-uwsgi.ini"')
+    assert render('Debian', '{{ _heat_uwsgi_listen.cfn.line }}', **TLS) == ''  # the init script's own https
+    probe = render('Debian', '{{ _heat_probe_scheme }}://{{ _heat_probe_url_host }}', heat_tls_probe_host='c1.example', **TLS)
+    assert probe == 'https://c1.example'
+
+
+def test_memcache_protection_rabbit_and_database_tls():
+    conf = render('Debian', '{{ _heat_conf }}', heat_memcached_servers=['m:11211'], heat_memcache_security_strategy='ENCRYPT',
+                  heat_memcache_secret_key='s$cret', heat_messaging_use_ssl=True, heat_ca_bundle='/etc/ca.pem',
+                  heat_db_ssl_ca='/etc/db ca.pem')
+    assert conf['keystone_authtoken']['memcache_security_strategy'] == 'ENCRYPT'
+    assert conf['keystone_authtoken']['memcache_secret_key'] == 's$$cret'
+    assert conf['oslo_messaging_rabbit'] == {'ssl': 'true', 'ssl_ca_file': '/etc/ca.pem'}
+    assert conf['database']['connection'].endswith('/heat?ssl_ca=/etc/db%20ca.pem')
+    assert 'memcache_secret_key' in render('Debian', '{{ _heat_conf_secret_keys }}')
+
+
+@pytest.mark.parametrize('size,pending,batches', [
+    (1, {'c1': ['api'], 'c2': [], 'c3': ['engine', 'cfn']}, [['c1'], ['c3']]),
+    (2, {'c1': ['api'], 'c2': ['api'], 'c3': ['api']}, [['c1', 'c2'], ['c3']]),
+    (0, {'c1': ['api'], 'c2': ['api'], 'c3': ['api']}, [['c1', 'c2', 'c3']]),
+    (1, {'c1': [], 'c2': [], 'c3': []}, []),
+])
+def test_restart_batches_follow_the_play_order_and_the_batch_size(size, pending, batches):
+    hostvars = {host: {'_heat_restart_pending': value} for host, value in pending.items()}
+    assert render('Debian', '{{ _heat_restart_batches }}', ansible_play_hosts=['c1', 'c2', 'c3'], hostvars=hostvars,
+                  heat_restart_batch_size=size) == batches
+
+
+@pytest.mark.parametrize('hosts,pending,drain', [
+    (['c1', 'c2'], ['api'], True),
+    (['c1', 'c2'], ['engine'], False),  # the APIs stay up
+    (['c1'], ['api', 'cfn'], False),  # nobody to take the requests
+])
+def test_a_restart_drains_only_an_api_that_has_peers(hosts, pending, drain):
+    assert render('Debian', '{{ _heat_restart_drain }}', ansible_play_hosts=hosts, _heat_restart_pending=pending) is drain
