@@ -108,6 +108,23 @@ options:
             (e.g. restarting). A refusal (4xx) fails at once.
         type: int
         default: 60
+  tls_urls:
+    description:
+      - HTTPS URLs whose certificate must verify (against O(ca_data), else O(auth.cacert), else the system's
+        trust store) and carry the URL's host name, each named by the variable it comes from. Any HTTP answer
+        passes; an unreachable URL is not this check's business (e.g. a load balancer not yet set up).
+        C(http://) URLs are skipped.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: The variable the URL comes from, for the message.
+        type: str
+        required: true
+      url:
+        description: The URL.
+        type: str
+        required: true
   messaging:
     description: The brokers to log in to. Run it on every host that will run Heat.
     type: dict
@@ -172,7 +189,7 @@ EXAMPLES = r'''
 RETURN = r'''
 cause:
   description:
-    - On failure, what failed. V(parameters) for invalid options; V(unreachable), V(tls), V(auth_url),
+    - On failure, what failed. V(parameters) for invalid options; V(tls_url) for O(tls_urls); V(unreachable), V(tls), V(auth_url),
       V(credentials), V(region), V(keystone_region), V(domain), V(project) for O(keystone);
       V(unreachable), V(tls), V(protocol), V(credentials), V(vhost), V(refused) for O(messaging).
   returned: failed
@@ -196,6 +213,11 @@ keystone:
       type: list
       elements: dict
       sample: [{name: service, domain: Default, id: 5d2c7e0f1a3b4c5d6e7f8091a2b3c4d5}]
+tls_urls:
+  description: The https URLs of O(tls_urls) whose certificate verified.
+  returned: when O(tls_urls) is given and the checks passed
+  type: list
+  elements: str
 messaging:
   description: One entry per broker host.
   returned: when O(messaging) is given
@@ -360,6 +382,28 @@ def check_keystone(module, creds, opts):
         identity_endpoint=url,
         projects=projects,
     )
+
+
+def check_tls_urls(module, entries, ca_file):
+    """Fail on the first https URL whose certificate does not verify; return the URLs checked."""
+    validate = module.params['validate_certs']
+    checked = []
+    for entry in entries:
+        if not entry['url'].lower().startswith('https://'):
+            continue
+        try:
+            open_url(entry['url'], method='GET', timeout=10, follow_redirects='none', validate_certs=validate,
+                     ca_path=ca_file if validate else None)
+        except HTTPError:
+            pass  # an HTTP answer: TLS worked
+        except URLError as exc:
+            if isinstance(exc.reason, ssl.SSLError):
+                raise CheckFailed('tls_url', 'TLS with %s (%s) failed: %s' % (entry['url'], entry['name'], exc.reason))
+            continue  # unreachable
+        except (OSError, ValueError):
+            continue
+        checked.append(entry['url'])
+    return checked
 
 
 # ============================================================== AMQP 0-9-1
@@ -654,6 +698,10 @@ def argument_spec():
             timeout=dict(type='float', default=10),
         )),
         ca_data=dict(type='str'),
+        tls_urls=dict(type='list', elements='dict', options=dict(
+            name=dict(type='str', required=True),
+            url=dict(type='str', required=True),
+        )),
     )
     return spec
 
@@ -700,7 +748,7 @@ def validate(module):
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           required_one_of=[('keystone', 'messaging')])
+                           required_one_of=[('keystone', 'messaging', 'tls_urls')])
     validate(module)
     ca_file = write_ca_data(module)
     result = dict(changed=False)
@@ -709,6 +757,9 @@ def main():
             creds = resolve_auth(module)
             creds['cacert'] = ca_file or creds.get('cacert')
             result['keystone'] = check_keystone(module, creds, module.params['keystone'])
+        if module.params['tls_urls']:
+            cacert = ca_file or (module.params['auth'] or {}).get('cacert')
+            result['tls_urls'] = check_tls_urls(module, module.params['tls_urls'], cacert)
     except CheckFailed as exc:
         module.fail_json(msg=str(exc), cause=exc.cause, **result)
     if module.params['messaging']:

@@ -486,7 +486,7 @@ def test_needs_keystone_or_messaging(module_args):
     module_args({})
     with pytest.raises(AnsibleFailJson) as exc:
         hp.main()
-    assert 'keystone, messaging' in exc.value.args[0]['msg']
+    assert 'keystone, messaging, tls_urls' in exc.value.args[0]['msg']
 
 
 def test_module_imports_only_the_standard_library_and_ansible():
@@ -505,3 +505,27 @@ def test_password_options_are_no_log():
     spec = hp.argument_spec()
     assert spec['messaging']['options']['password']['no_log'] is True
     assert spec['auth']['options']['password']['no_log'] is True
+
+
+def test_tls_urls_fail_on_a_certificate_that_does_not_verify_naming_the_variable(run, keystone, monkeypatch):
+    import ssl
+    real = hp.open_url
+
+    def answer(url, **kwargs):
+        if url == 'https://vip:8004':
+            raise URLError(ssl.SSLCertVerificationError("certificate verify failed: Hostname mismatch, certificate is not valid for 'vip'"))
+        if url == 'https://down:8000':
+            raise URLError(ConnectionRefusedError(111, 'Connection refused'))
+        if url.startswith('https://ok'):
+            raise HTTPError(url, 401, 'Unauthorized', {}, None)
+        return real(url, **kwargs)
+    monkeypatch.setattr(hp, 'open_url', answer)
+    entries = [{'name': 'heat_metadata_server_url', 'url': 'http://plain:8000'},
+               {'name': 'heat_keystone_public_url', 'url': 'https://ok:5000'},
+               {'name': 'heat_metadata_server_url', 'url': 'https://down:8000'},
+               {'name': 'heat_public_address', 'url': 'https://vip:8004'}]
+    result = run(tls_urls=entries, fail=True)
+    assert result['cause'] == 'tls_url'
+    assert 'https://vip:8004 (heat_public_address)' in result['msg'] and 'Hostname mismatch' in result['msg']
+    result = run(tls_urls=entries[:3])
+    assert result['tls_urls'] == ['https://ok:5000']
