@@ -1,0 +1,54 @@
+"""Issue 15: the ec2token patches, the checksums the role trusts, and the
+[ec2authtoken] options that follow what the installed code reads.
+
+The patched files themselves are Debian's (not in the repository); the lab
+applies the patches. Here: every patch names, in its header, the sha256 of
+the file it was written for and of its result, and the table in
+tasks/ec2token_detect.yml says the same.
+"""
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from test_role_vars import render
+
+ROLE = Path(__file__).resolve().parents[2] / 'roles' / 'heat'
+
+
+def table():
+    tasks = yaml.safe_load((ROLE / 'tasks' / 'ec2token_detect.yml').read_text())
+    classify = next(task for task in tasks if task['name'] == 'Classify the installed ec2token code')
+    return classify['vars']['_heat_ec2token_patches']
+
+
+@pytest.mark.parametrize('name', ['ec2token-heat19.patch', 'ec2token-heat24.patch'])
+def test_each_patch_header_names_the_checksums_of_the_table(name):
+    text = (ROLE / 'files' / name).read_text()
+    header, _, diff = text.partition('\n--- a/heat/api/aws/ec2token.py\n')
+    before, after = re.findall(r'sha256 (?:before|after):\n\s+([0-9a-f]{64})', header)
+    entry = table()[before]
+    assert entry['file'] == name
+    assert entry['result'] == after
+    # One file, and what upstream's fix adds.
+    assert diff.startswith('+++ b/heat/api/aws/ec2token.py\n')
+    assert "+ks_loading.register_auth_conf_options(cfg.CONF, 'ec2authtoken')" in diff
+    assert '--- a/' not in diff
+
+
+@pytest.mark.parametrize('ec2token, forced, expected', [
+    (None, False, False),
+    ({'state': 'patchable', 'cfn': False}, False, False),
+    ({'state': 'unknown', 'cfn': False}, True, True),
+    ({'state': 'patched', 'cfn': True}, False, True),
+    ({'state': 'upstream', 'cfn': True}, False, True),
+])
+def test_keystoneauth_options_follow_the_installed_code(ec2token, forced, expected):
+    extra = {'heat_ec2authtoken_keystoneauth': forced}
+    if ec2token is not None:
+        extra['_heat_ec2token'] = ec2token
+    conf = render('Debian', '{{ _heat_conf_ec2authtoken }}', **extra)
+    assert (conf['auth_type'] == 'password') is expected
+    assert (conf['auth_uri'] is None) is expected
+    assert (conf['username'] == 'heat') is expected
