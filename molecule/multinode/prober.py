@@ -74,7 +74,7 @@ class Prober:
 
     # -- bookkeeping -----------------------------------------------------
     def fail(self, what, detail):
-        entry = {'t': round(time.monotonic() - self.started, 1), 'what': what, 'detail': str(detail)[:300]}
+        entry = {'t': round(time.monotonic() - self.started, 1), 'what': what, 'detail': ' '.join(str(detail).split())[:300]}
         self.failures.append(entry)
         print('FAILED %(t)ss %(what)s: %(detail)s' % entry, flush=True)
 
