@@ -94,8 +94,8 @@ def https_get(host, url, cafile=None, timeout=10):
     only `cafile`); returns (status or None, body or error text)."""
     script = (
         'import ssl, sys, urllib.request, urllib.error\n'
-        'ctx = ssl.create_default_context(cafile=sys.argv[2] or None)\n'
         'try:\n'
+        '    ctx = ssl.create_default_context(cafile=sys.argv[2] or None)\n'
         '    r = urllib.request.urlopen(sys.argv[1], timeout=%d, context=ctx)\n'
         '    print(r.status); print(r.read().decode(errors="replace"))\n'
         'except urllib.error.HTTPError as e:\n'
@@ -104,6 +104,7 @@ def https_get(host, url, cafile=None, timeout=10):
         '    print("ERROR"); print(type(e).__name__, e)\n' % timeout)
     cmd = host.run('python3 -c %s %s %s' % (shlex.quote(script), shlex.quote(url), shlex.quote(cafile or '')))
     first, _, rest = cmd.stdout.partition('\n')
+    assert first, 'no answer from the GET of %s: %s' % (url, cmd.stderr)
     return (None if first == 'ERROR' else int(first)), rest
 
 
