@@ -1,6 +1,5 @@
 """Heat on two controllers sharing infra's database, bus and Keystone (issue 8),
 behind the load balancer `lb` (haproxy owns heat-vip), over TLS."""
-import configparser
 import json
 import os
 import shlex
@@ -228,10 +227,10 @@ def test_haproxy_sees_the_controllers_up(node):
 
 
 def _healthcheck_disable_file(host):
-    """oslo.middleware's disable_by_file path in heat's api-paste.ini."""
-    paste = configparser.RawConfigParser(strict=False, interpolation=None)
-    paste.read_string(host.file('/etc/heat/api-paste.ini').content_string)
-    return paste.get('filter:healthcheck', 'disable_by_file_path')
+    """oslo.middleware's disable_by_file path ([healthcheck] in heat.conf)."""
+    conf = heat_conf(host)
+    assert 'disable_by_file' in conf.get('healthcheck', 'backends', fallback=''), 'no disable_by_file healthcheck'
+    return conf.get('healthcheck', 'disable_by_file_path', raw=True)
 
 
 def _wait_status(node, backend, server, wanted, timeout):
