@@ -42,10 +42,10 @@ molecule-upgrade: image ## Debian 12: converge, idempotence, verify; then the up
 	@echo "molecule-upgrade: lab container removed"
 
 .PHONY: molecule-multinode
-molecule-multinode: image ## Several controllers: infra + controller1, controller2 (+ a third added), end to end
+molecule-multinode: image ## Several controllers behind haproxy over TLS: infra, lb, controller1, controller2 (+ a third added), end to end
 	molecule test -s multinode
-	@# Tear-down must leave nothing behind: the four containers and the network.
-	@test -z "$$(podman ps -aq --filter name='^(infra|controller[123])$$')" || { echo "multinode containers left behind"; exit 1; }
+	@# Tear-down must leave nothing behind: the five containers and the network.
+	@test -z "$$(podman ps -aq --filter name='^(infra|lb|controller[123])$$')" || { echo "multinode containers left behind"; exit 1; }
 	@! podman network exists heat-multinode || { echo "network heat-multinode left behind"; exit 1; }
 	@echo "molecule-multinode: containers and network removed"
 

@@ -10,11 +10,27 @@ import yaml
 
 SCENARIO = Path(__file__).resolve().parents[1]
 CONTROLLERS = ['controller1', 'controller2']
-KEYSTONE = 'http://infra:5000/v3'
+# Every client reaches Keystone through the load balancer, over TLS.
+KEYSTONE = 'https://heat-vip:5000/v3'
+# The lab CA: in infra's and lb's trust store (prepare.yml); on the
+# controllers only where the heat role puts it (heat_ca_bundle_content).
+CA = {'infra': '/usr/local/share/ca-certificates/heat-lab-ca.crt',
+      'lb': '/usr/local/share/ca-certificates/heat-lab-ca.crt'}
+CONTROLLER_CA = '/etc/heat/ca-bundle.pem'
+
+
+def ca_path(name):
+    """Where the lab CA is on instance `name`."""
+    return CA.get(name, CONTROLLER_CA)
 
 
 def _vars(path):
     return yaml.safe_load((SCENARIO / 'group_vars' / path).read_text())
+
+
+def backend_scheme():
+    """https when the controllers serve TLS behind haproxy (lab_heat_backend_tls)."""
+    return 'https' if _vars('all/lab.yml')['lab_heat_backend_tls'] else 'http'
 
 
 @pytest.fixture(scope='session')
@@ -50,10 +66,11 @@ def openstack(host, args, env):
     return json.loads(cmd.stdout)
 
 
-def os_env(lab, user):
-    """OS_* variables for the admin or the demo user (project of the same name)."""
+def os_env(lab, user, where='infra'):
+    """OS_* variables for the admin or the demo user (project of the same name),
+    for the openstack CLI on instance `where` (its copy of the CA)."""
     return {
-        'OS_AUTH_URL': KEYSTONE, 'OS_IDENTITY_API_VERSION': '3', 'OS_REGION_NAME': 'RegionOne',
+        'OS_AUTH_URL': KEYSTONE, 'OS_CACERT': ca_path(where), 'OS_IDENTITY_API_VERSION': '3', 'OS_REGION_NAME': 'RegionOne',
         'OS_USERNAME': user, 'OS_PROJECT_NAME': user,
         'OS_USER_DOMAIN_NAME': 'Default', 'OS_PROJECT_DOMAIN_NAME': 'Default',
         'OS_PASSWORD': lab['lab_%s_password' % user],
@@ -69,4 +86,32 @@ def admin(node, lab):
 @pytest.fixture(scope='session')
 def heat_admin(node, lab):
     """Admin CLI on controller1, which has the Orchestration client."""
-    return lambda args: openstack(node('controller1'), args, os_env(lab, 'admin'))
+    return lambda args: openstack(node('controller1'), args, os_env(lab, 'admin', 'controller1'))
+
+
+def https_get(host, url, cafile=None, timeout=10):
+    """GET url from `host` with Python's ssl defaults (system trust store, or
+    only `cafile`); returns (status or None, body or error text)."""
+    script = (
+        'import ssl, sys, urllib.request, urllib.error\n'
+        'try:\n'
+        '    ctx = ssl.create_default_context(cafile=sys.argv[2] or None)\n'
+        '    r = urllib.request.urlopen(sys.argv[1], timeout=%d, context=ctx)\n'
+        '    print(r.status); print(r.read().decode(errors="replace"))\n'
+        'except urllib.error.HTTPError as e:\n'
+        '    print(e.code); print(e.read().decode(errors="replace"))\n'
+        'except Exception as e:\n'
+        '    print("ERROR"); print(type(e).__name__, e)\n' % timeout)
+    cmd = host.run('python3 -c %s %s %s' % (shlex.quote(script), shlex.quote(url), shlex.quote(cafile or '')))
+    first, _, rest = cmd.stdout.partition('\n')
+    assert first, 'no answer from the GET of %s: %s' % (url, cmd.stderr)
+    return (None if first == 'ERROR' else int(first)), rest
+
+
+def haproxy_stat(node):
+    """haproxy's `show stat` on lb: {(proxy, server): row as a dict}."""
+    out = node('lb').check_output('echo "show stat" | socat stdio /run/haproxy/admin.sock')
+    lines = [line for line in out.splitlines() if line.strip()]
+    header = lines[0].lstrip('# ').split(',')
+    rows = [dict(zip(header, line.split(','))) for line in lines[1:]]
+    return {(r['pxname'], r['svname']): r for r in rows}

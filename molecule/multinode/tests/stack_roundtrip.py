@@ -1,13 +1,15 @@
-"""Create a small stack through one controller's API, read it and delete it
-through another's; standard library only (runs on `infra`, as the demo user).
+"""Create a small stack through one Heat API, read it and delete it through
+another; standard library only (runs on `infra`, as the demo user).
 
-    python3 stack_roundtrip.py KEYSTONE_V3_URL CREATE_HOST OTHER_HOST STACK_NAME
-    (the demo user and password in OS_USERNAME / OS_PASSWORD)
+    python3 stack_roundtrip.py KEYSTONE_V3_URL CREATE_BASE OTHER_BASE STACK_NAME
+    (bases such as https://controller1:8004 or https://heat-vip:8004; the demo
+    user and password in OS_USERNAME / OS_PASSWORD, the CA in OS_CACERT)
 
 Prints one JSON object: the statuses seen and the stack's output.
 """
 import json
 import os
+import ssl
 import sys
 import time
 import urllib.error
@@ -21,6 +23,9 @@ TEMPLATE = {
 }
 
 
+CONTEXT = ssl.create_default_context(cafile=os.environ.get('OS_CACERT') or None)
+
+
 def call(method, url, token=None, body=None):
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(url, data=data, method=method)
@@ -29,7 +34,7 @@ def call(method, url, token=None, body=None):
     if token:
         req.add_header('X-Auth-Token', token)
     try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
+        with urllib.request.urlopen(req, timeout=30, context=CONTEXT) as resp:
             raw = resp.read()
             return resp.status, resp.headers, (json.loads(raw) if raw else None)
     except urllib.error.HTTPError as err:
@@ -55,7 +60,7 @@ def main():
         'scope': {'project': {'name': user, 'domain': {'name': 'Default'}}}}})
     assert status == 201, 'no token: %s %s' % (status, body)
     token, project = headers['X-Subject-Token'], body['token']['project']['id']
-    api = {host: 'http://%s:8004/v1/%s' % (host, project) for host in (create_host, other_host)}
+    api = {base: '%s/v1/%s' % (base.rstrip('/'), project) for base in (create_host, other_host)}
     result = {'created_through': create_host, 'checked_through': other_host}
 
     status, _, body = call('POST', api[create_host] + '/stacks', token,
