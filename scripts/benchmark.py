@@ -33,6 +33,15 @@ that the converge excludes downloads), then measures:
 6. tasks executed and module invocations on the host, per run;
 7. the ten slowest tasks of the fresh converge.
 
+With --rolling it measures the several-controllers lab instead (issue 12):
+molecule's `multinode` scenario is created, prepared and converged (infra,
+lb with haproxy and TLS, controller1 and controller2), then
+molecule/multinode/rolling.yml runs --repeat times, each with its own value
+of one heat.conf key: site.yml restarts the controllers one at a time while
+prober.py works through https://heat-vip. Reported: each rolling run's time
+and the prober's requests and failures; `molecule destroy` at the end unless
+--keep.
+
 Per-task timings come from scripts/callback_plugins/benchmark_timer.py; module
 invocations are the "Using module file" lines of Ansible's log, remote
 commands its "SSH: EXEC" or podman "RUN" lines (written at log verbosity 3,
@@ -697,9 +706,13 @@ def parse_args():
                         help='how the measured runs reach the controller: ssh with pipelining, as a real '
                              'controller (default), or podman exec, the lab\'s transport')
     parser.add_argument('--repeat', type=int, default=3, help='runs of each re-run figure (default: 3)')
+    parser.add_argument('--rolling', action='store_true',
+                        help='measure the rolling re-run of the multinode lab under the prober\'s load instead')
     parser.add_argument('--output', type=Path, default=ROOT / 'benchmark' / 'results' / 'latest.json',
                         help='JSON file to write (default: benchmark/results/latest.json)')
     args = parser.parse_args()
+    if args.rolling and args.output == parser.get_default('output'):
+        args.output = args.output.with_name('rolling.json')
     if args.repeat < 1:
         parser.error('--repeat must be at least 1')
     return args
@@ -775,6 +788,60 @@ def measure(args, inventory, logs, results):
     results['targets'] = targets(results)
 
 
+def molecule(action, logs, env=None):
+    """Run `molecule ACTION -s multinode` from the repository root; its output goes to a log file."""
+    log_path = logs / ('multinode-%s.log' % action)
+    start = time.monotonic()
+    with open(log_path, 'w') as handle:
+        proc = subprocess.run([str(VENV_BIN / 'molecule'), action, '-s', 'multinode'], cwd=ROOT, stdout=handle,
+                              stderr=subprocess.STDOUT, timeout=PLAYBOOK_TIMEOUT,
+                              env=dict(os.environ, PATH='%s:%s' % (VENV_BIN, os.environ['PATH']), **(env or {})))
+    seconds = time.monotonic() - start
+    if proc.returncode != 0:
+        raise SystemExit('benchmark: molecule %s -s multinode failed (rc %d), see %s' % (action, proc.returncode, log_path))
+    return seconds
+
+
+def measure_rolling(args, logs, results):
+    """The multinode lab converged, then rolling.yml --repeat times: run time and prober figures."""
+    ensure_image()
+    results['multinode_setup_seconds'] = {}
+    for action in ('create', 'prepare', 'converge'):
+        log('molecule %s -s multinode' % action)
+        results['multinode_setup_seconds'][action] = molecule(action, logs)
+        log('%s took %.0f s' % (action, results['multinode_setup_seconds'][action]))
+    runs = []
+    for index in range(args.repeat):
+        figures = logs / ('rolling-%d.json' % (index + 1))
+        log('rolling run %d of %d (prober through https://heat-vip)' % (index + 1, args.repeat))
+        wall = molecule('side-effect', logs, env={'HEAT_MULTINODE_SIDE_EFFECT': 'rolling.yml',
+                                                 'HEAT_ROLLING_VALUE': str(1000 + index),
+                                                 'HEAT_ROLLING_RESULTS': str(figures)})
+        run = json.loads(figures.read_text())
+        prober = run['prober']
+        runs.append({'site_seconds': run['rolling_run_seconds'], 'playbook_seconds': wall,
+                     'requests': prober['requests'], 'failed': prober['failed'],
+                     'stacks_deleted': prober.get('stacks_deleted')})
+        log('site.yml %.1f s; requests %d, failed %d' % (run['rolling_run_seconds'], prober['requests'], prober['failed']))
+    results['rolling'] = {'runs': runs, 'site_seconds': spread([r['site_seconds'] for r in runs])}
+
+
+def rolling_markdown(results):
+    """The report of --rolling: one row per figure."""
+    runs = results['rolling']['runs']
+    setup = results['multinode_setup_seconds']
+    lines = ['Benchmark of %s, %s (2 controllers behind haproxy, TLS everywhere).' % (results['command'], results['date']),
+             '',
+             '| Figure | Value |', '| --- | --- |',
+             '| Lab set-up: create / prepare / converge | %s |' % ' / '.join(seconds(setup[a]) for a in ('create', 'prepare', 'converge')),
+             '| Rolling re-run of site.yml after one heat.conf change (x%d) | %s |' % (
+                 len(runs), spread_text(results['rolling']['site_seconds'])),
+             '| Prober through https://heat-vip during each run: requests | %s |' % ', '.join(str(r['requests']) for r in runs),
+             '| ... failed | %s |' % ', '.join(str(r['failed']) for r in runs),
+             '| ... stacks created and deleted | %s |' % ', '.join(str(r['stacks_deleted']) for r in runs)]
+    return '\n'.join(lines)
+
+
 def stop_on_sigterm(signum, frame):
     """SIGTERM ends the benchmark like Ctrl-C: the container is still removed."""
     raise KeyboardInterrupt
@@ -797,6 +864,17 @@ def main():
     machine = results['machine']
     log('benchmark on %s CPUs (%s), %s GiB RAM, load %s; logs in %s' % (
         machine['nproc'], machine['cpu_model'], machine['memory_gib'], machine['load_average_at_start'], logs))
+    if args.rolling:
+        try:
+            measure_rolling(args, logs, results)
+        finally:
+            if not args.keep:
+                log('molecule destroy -s multinode')
+                molecule('destroy', logs)
+        args.output.write_text(json.dumps(results, indent=2) + '\n')
+        print()
+        print(rolling_markdown(results))
+        return
     with tempfile.TemporaryDirectory(prefix='heat-benchmark-') as directory:
         inventory = write_inventory(directory, args.container, PODMAN_CONNECTION)
         try:
