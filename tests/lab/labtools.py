@@ -4,6 +4,7 @@ The lab controller is the podman container `lab-controller` that molecule's
 default scenario creates and prepares; inventory/lab reaches it directly.
 """
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -76,3 +77,10 @@ DELETE_STACK = ('. /root/demo-openrc.sh && openstack stack delete --yes {name} &
 def delete_stack(name):
     """Delete the demo user's stack NAME and wait until it is gone; return (rc, output)."""
     return in_controller(DELETE_STACK.format(name=name))
+
+
+def task_changes(out, task):
+    """How many times the heat role's task `task` reported changed in a run's output."""
+    sections = re.split(r'\n(?=TASK \[|RUNNING HANDLER \[|PLAY )', out)
+    return sum(section.count('\nchanged: ') for section in sections
+               if section.startswith('TASK [heat : %s]' % task))

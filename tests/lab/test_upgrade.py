@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from labtools import LAB, in_controller, playbook
+from labtools import LAB, in_controller, playbook, task_changes
 
 STACK = 'keptStack'
 # A stack user (the handle) holds credentials Heat stored encrypted, and a
@@ -85,13 +85,6 @@ def test_operator_upgrades_the_controller_to_debian_13(debian_release):
        '2>/dev/null && exit 0; sleep 2; done; exit 1')
 
 
-def changed_count(out, task):
-    """How many times the role's task `task` reported changed in a run's output."""
-    sections = re.split(r'\n(?=TASK \[|RUNNING HANDLER \[|PLAY )', out)
-    return sum(section.count('\nchanged: ') for section in sections
-               if section.startswith('TASK [heat : %s]' % task))
-
-
 def test_site_yml_after_the_upgrade_syncs_once_and_restarts_once():
     run = playbook('site.yml', '--skip-tags', 'verify')
     assert run.rc == 0, run
@@ -100,9 +93,9 @@ def test_site_yml_after_the_upgrade_syncs_once_and_restarts_once():
     # heat-engine restarts once, for the new schema. The APIs were restarted by
     # their packages with the heat.conf already in place, so the role finds them
     # current and restarts them no more (at most once, had heat.conf changed).
-    assert changed_count(run.out, 'Restart heat-engine') == 1, run
+    assert task_changes(run.out, 'Restart heat-engine') == 1, run
     for task in ('Restart heat-api', 'Restart heat-api-cfn'):
-        assert changed_count(run.out, task) <= 1, (task, run)
+        assert task_changes(run.out, task) <= 1, (task, run)
     # Heat 24's schema is under alembic: a revision id.
     version = sh('runuser -u heat -- heat-manage db_version 2>/dev/null | tail -n 1').strip()
     assert re.fullmatch(r'[0-9a-f]{12}', version), version

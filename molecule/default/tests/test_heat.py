@@ -74,7 +74,14 @@ def test_heat_conf_file(host):
     ('trustee', 'password', '{heat_keystone_password}'),
     ('trustee', 'user_domain_name', 'Default'),
     ('clients_keystone', 'auth_uri', 'http://controller:5000'),
-    ('ec2authtoken', 'auth_uri', 'http://controller:5000/v3'),
+    # heat_ec2token_fix (the lab's inventory): ec2tokens is called as the
+    # heat service user, found in the catalog; the legacy auth_uri goes.
+    ('ec2authtoken', 'auth_type', 'password'),
+    ('ec2authtoken', 'auth_url', 'http://controller:5000'),
+    ('ec2authtoken', 'username', 'heat'),
+    ('ec2authtoken', 'region_name', 'RegionOne'),
+    ('ec2authtoken', 'valid_interfaces', 'internal'),
+    ('healthcheck', 'backends', 'disable_by_file'),
     ('clients', 'endpoint_type', 'internalURL'),
     ('clients_heat', 'endpoint_type', 'publicURL'),
     ('oslo_messaging_notifications', 'driver', 'noop'),
@@ -84,6 +91,10 @@ def test_heat_conf_file(host):
 ])
 def test_heat_conf_key(heat_conf, lab, section, key, expected):
     assert heat_conf.get(section, key).strip() == expected.format(**lab)
+
+
+def test_ec2authtoken_legacy_uri_removed(heat_conf):
+    assert not heat_conf.has_option('ec2authtoken', 'auth_uri')
 
 
 def test_engine_workers_follow_cpus(host, heat_conf):
