@@ -55,7 +55,7 @@ def test_bad_tls_input_fails_in_validation_and_changes_nothing(request, node, ca
     before = state(node)
     run = site(request, make_vars())
     out = run.stdout + run.stderr
-    assert run.rc != 0, out[-3000:]
+    assert run.returncode != 0, out[-3000:]
     failed = re.findall(r'fatal: \[[^\]]+\]: FAILED! =>.*?(?=\n\S|\Z)', out, re.S)
     assert failed, out[-3000:]
     # The first failure is the validation's Keystone check, and it says what to fix.
