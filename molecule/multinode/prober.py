@@ -85,6 +85,12 @@ class Prober:
         if self.token and 'auth/tokens' not in url:
             headers['X-Auth-Token'] = self.token
         headers.setdefault('Accept', 'application/json')
+        # A connection of its own per request, as from many independent
+        # clients: every request is balanced anew, and none is sent on a
+        # kept-alive connection the balancer closes at that very instant (a
+        # client-side race HTTP lets clients retry, RFC 9112 9.3.1; measured
+        # once here as RemoteDisconnected with no request in haproxy's log).
+        headers['Connection'] = 'close'
         try:
             resp = self.session.request(method, url, headers=headers, timeout=self.args.timeout, **kwargs)
         except requests.RequestException as err:

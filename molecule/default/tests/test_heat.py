@@ -93,6 +93,13 @@ def test_heat_conf_key(heat_conf, lab, section, key, expected):
     assert heat_conf.get(section, key).strip() == expected.format(**lab)
 
 
+def test_heat_engine_stops_gracefully(host):
+    # The role's drop-in: SIGTERM to the main process only (its workers then
+    # answer the RPC calls they took before exiting).
+    assert host.check_output('systemctl show -p KillMode --value heat-engine') == 'mixed'
+    assert host.check_output('systemctl show -p TimeoutStopUSec --value heat-engine') == '1min 30s'
+
+
 def test_ec2authtoken_legacy_uri_removed(heat_conf):
     assert not heat_conf.has_option('ec2authtoken', 'auth_uri')
 
