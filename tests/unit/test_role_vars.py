@@ -83,8 +83,16 @@ CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'
 TLS = dict(heat_tls_cert_content=CA, heat_tls_key_content='-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n')
 
 
+LEGACY_EC2TOKEN = {'_heat_ec2token': {'state': 'patchable', 'cfn': False}}
+
+
+def test_ec2authtoken_is_left_alone_by_a_run_that_did_not_look_at_the_code():
+    assert 'ec2authtoken' not in render('Debian', '{{ _heat_conf }}')
+    assert 'ec2authtoken' in render('Debian', '{{ _heat_conf }}', **LEGACY_EC2TOKEN)
+
+
 def test_without_tls_inputs_no_ca_or_tls_key_is_written():
-    conf = render('Debian', '{{ _heat_conf }}')
+    conf = render('Debian', '{{ _heat_conf }}', **LEGACY_EC2TOKEN)
     for section, key in [('keystone_authtoken', 'cafile'), ('clients', 'ca_file'), ('clients_keystone', 'ca_file'),
                          ('clients_heat', 'ca_file'), ('ec2authtoken', 'ca_file'), ('oslo_messaging_rabbit', 'ssl'),
                          ('keystone_authtoken', 'memcache_secret_key')]:
@@ -94,7 +102,7 @@ def test_without_tls_inputs_no_ca_or_tls_key_is_written():
 
 
 def test_a_ca_bundle_reaches_every_client_of_heat():
-    conf = render('Debian', '{{ _heat_conf }}', heat_ca_bundle_content=CA)
+    conf = render('Debian', '{{ _heat_conf }}', heat_ca_bundle_content=CA, **LEGACY_EC2TOKEN)
     path = '/etc/heat/ca-bundle.pem'
     assert render('Debian', '{{ heat_ca_bundle }}', heat_ca_bundle_content=CA) == path
     assert conf['keystone_authtoken']['cafile'] == path
