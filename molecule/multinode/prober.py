@@ -152,12 +152,15 @@ class Prober:
             return
         url = '%s/%s/%s' % (self.stacks_url(), name, resp.json()['stack']['id'])
 
-        def created(r):
-            if r.status_code == 404:
-                return 'MISSING'
-            status = r.json()['stack']['stack_status']
-            return None if status.endswith('IN_PROGRESS') else status
-        status = self.wait_stack(url, created, 'stack create wait')
+        def final_state(if_gone):
+            """A stack's final status, `if_gone` when it answers 404, None while in progress."""
+            def done(r):
+                if r.status_code == 404:
+                    return if_gone
+                status = r.json()['stack']['stack_status']
+                return None if status.endswith('IN_PROGRESS') else status
+            return done
+        status = self.wait_stack(url, final_state('MISSING'), 'stack create wait')
         if status == 'CREATE_COMPLETE':
             self.stacks_created += 1
         elif status is not None:
@@ -165,13 +168,7 @@ class Prober:
         # Deleted whatever happened, so that no stack is left behind.
         if self.call('stack delete', 'DELETE', url, (204,)) is None:
             return
-
-        def deleted(r):
-            if r.status_code == 404:
-                return 'GONE'
-            status = r.json()['stack']['stack_status']
-            return None if status.endswith('IN_PROGRESS') else status
-        status = self.wait_stack(url, deleted, 'stack delete wait')
+        status = self.wait_stack(url, final_state('GONE'), 'stack delete wait')
         if status in ('GONE', 'DELETE_COMPLETE'):
             self.stacks_deleted += 1
         elif status is not None:

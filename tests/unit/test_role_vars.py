@@ -165,3 +165,13 @@ def test_restart_batches_follow_the_play_order_and_the_batch_size(size, pending,
 ])
 def test_a_restart_drains_only_an_api_that_has_peers(hosts, pending, drain):
     assert render('Debian', '{{ _heat_restart_drain }}', ansible_play_hosts=hosts, _heat_restart_pending=pending) is drain
+
+
+@pytest.mark.parametrize('extra,present', [
+    ({'heat_ca_bundle_content': CA}, ''),  # the bundle the role installs later: the checks use the content
+    ({'heat_ca_bundle': '/etc/pki/ca.pem'}, '/etc/pki/ca.pem'),  # a path already there
+    ({'heat_ca_bundle_content': CA, 'heat_messaging_ssl_ca_file': '/etc/rabbit-ca.pem'}, '/etc/rabbit-ca.pem'),
+    ({}, ''),  # the system's trust store
+])
+def test_the_checks_read_only_a_messaging_ca_file_already_on_the_controller(extra, present):
+    assert render('Debian', '{{ _heat_messaging_ca_file_present }}', **extra) == present
