@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from test_role_vars import render
+from test_role_vars import render, trusted
 
 ROLE = Path(__file__).resolve().parents[2] / 'roles' / 'heat'
 
@@ -52,3 +52,24 @@ def test_keystoneauth_options_follow_the_installed_code(ec2token, forced, expect
     assert (conf['auth_type'] == 'password') is expected
     assert (conf['auth_uri'] is None) is expected
     assert (conf['username'] == 'heat') is expected
+
+
+@pytest.mark.parametrize('found, state, cfn', [
+    ('patched', 'patched', True),
+    ('original', 'patchable', False),
+    ('upstream', 'upstream', True),
+])
+def test_detection_alone_says_whether_the_code_reads_the_keystoneauth_options(found, state, cfn):
+    # A run started past tasks/ec2token.yml (--start-at-task) has only the
+    # detection: [ec2authtoken] must follow it, not fall back to auth_uri.
+    tasks = yaml.safe_load((ROLE / 'tasks' / 'ec2token_detect.yml').read_text())
+    classify = next(task for task in tasks if task['name'] == 'Classify the installed ec2token code')
+    before, entry = next(iter(table().items()))
+    sha = {'patched': entry['result'], 'original': before, 'upstream': '0' * 64}[found]
+    probe = {'stdout': '{"path": "/x/ec2token.py", "sha256": "%s", "keystoneauth": %s}'
+                       % (sha, 'true' if found != 'original' else 'false')}
+    fact = render('Debian', classify['ansible.builtin.set_fact']['_heat_ec2token'],
+                  _heat_ec2token_probe=probe, **trusted(classify['vars']))
+    assert (fact['state'], fact['cfn']) == (state, cfn)
+    conf = render('Debian', '{{ _heat_conf }}', _heat_ec2token=fact)
+    assert (conf['ec2authtoken']['auth_type'] == 'password') is cfn
