@@ -33,13 +33,15 @@ molecule: image ## Debian 13 lab end to end: create, prepare, safety tests, conv
 	molecule test -s default
 	@# Tear-down must leave nothing behind.
 	@test -z "$$(podman ps -aq --filter name='^lab-controller$$')" || { echo "lab-controller left behind"; exit 1; }
-	@echo "molecule: lab container removed"
+	@! podman network exists heat-default || { echo "network heat-default left behind"; exit 1; }
+	@echo "molecule: lab container and network removed"
 
 .PHONY: molecule-upgrade
 molecule-upgrade: image ## Debian 12: converge, idempotence, verify; then the upgrade to Debian 13 under a kept stack
 	molecule test -s upgrade
 	@test -z "$$(podman ps -aq --filter name='^upgrade-controller$$')" || { echo "upgrade-controller left behind"; exit 1; }
-	@echo "molecule-upgrade: lab container removed"
+	@! podman network exists heat-upgrade || { echo "network heat-upgrade left behind"; exit 1; }
+	@echo "molecule-upgrade: lab container and network removed"
 
 .PHONY: molecule-multinode
 molecule-multinode: image ## Several controllers behind haproxy over TLS: infra, lb, controller1, controller2 (+ a third added), end to end

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Build a lab base image: Debian with systemd, from debootstrap, imported into
-# podman (no registry is reachable). Cached: does nothing when the image exists.
+# podman (no registry is reachable). Cached: does nothing when the image exists
+# and was built from this script as it is now (the image's label
+# heat.lab.recipe is the script's sha256); otherwise it builds it again.
 #   HEAT_LAB_SUITE=trixie (default): localhost/heat-lab-debian13:latest
 #   HEAT_LAB_SUITE=bookworm:         localhost/heat-lab-debian12:latest
 set -o nounset -o pipefail -o errexit
@@ -13,9 +15,16 @@ case "$SUITE" in
 esac
 IMAGE="${HEAT_LAB_IMAGE:-localhost/heat-lab-debian$RELEASE:latest}"
 
+# The recipe is this file: any change to it (packages, sources, units) rebuilds.
+RECIPE="$(sha256sum "${BASH_SOURCE[0]}" | cut -d' ' -f1)"
+OLD=""
 if podman image exists "$IMAGE"; then
-    echo "build-image: $IMAGE already present, nothing to do"
-    exit 0
+    if [ "$(podman image inspect --format '{{ index .Labels "heat.lab.recipe" }}' "$IMAGE")" = "$RECIPE" ]; then
+        echo "build-image: $IMAGE already present, nothing to do"
+        exit 0
+    fi
+    OLD="$(podman image inspect --format '{{ .Id }}' "$IMAGE")"
+    echo "build-image: $IMAGE was built from another recipe, building it again"
 fi
 
 # Use the host's own Debian mirror (the only one reachable here).
@@ -25,9 +34,12 @@ MIRROR="${MIRROR:-http://deb.debian.org/debian}"
 ROOTFS="$(mktemp -d /var/tmp/heat-lab-rootfs.XXXXXX)"
 trap 'rm -rf "$ROOTFS"' EXIT
 
+# openssh-server: molecule and the lab tests reach the containers over SSH
+# with a key made per lab (scripts/lab-ssh.sh), as Ansible reaches a real
+# controller. Its host keys are made here, once per image: nothing checks them.
 echo "build-image: debootstrap $SUITE from $MIRROR (about 75 s)"
 debootstrap --variant=minbase \
-    --include=python3,python3-apt,systemd,systemd-sysv,dbus,iproute2,procps,ca-certificates,sudo \
+    --include=python3,python3-apt,systemd,systemd-sysv,dbus,iproute2,procps,ca-certificates,sudo,openssh-server \
     "$SUITE" "$ROOTFS" "$MIRROR" >/dev/null
 
 # The same mirror inside the container, with security updates as on a real controller.
@@ -53,5 +65,10 @@ apt_clean() {
 apt_clean
 
 echo "build-image: importing as $IMAGE"
-tar -C "$ROOTFS" -c . | podman import --quiet --change 'CMD ["/sbin/init"]' - "$IMAGE" >/dev/null
+tar -C "$ROOTFS" -c . | podman import --quiet --change 'CMD ["/sbin/init"]' \
+    --change "LABEL heat.lab.recipe=$RECIPE" - "$IMAGE" >/dev/null
+# The image it replaces, unless a container still uses it.
+if [ -n "$OLD" ]; then
+    podman rmi "$OLD" >/dev/null 2>&1 || echo "build-image: the previous image ${OLD:0:12} is still in use, kept"
+fi
 echo "build-image: done"

@@ -2,6 +2,12 @@
 
 The lab controller is the podman container `lab-controller` that molecule's
 default scenario creates and prepares; inventory/lab reaches it directly.
+Under molecule (its verifier and side effects), the playbook runs reach it
+over SSH with pipelining, as Ansible reaches a real controller: the
+scenario's dependency step wrote an ssh config and key into molecule's
+ephemeral directory (scripts/lab-ssh.sh), and a second inventory here sets
+the connection of inventory/lab's host to it. Shell checks (in_controller)
+stay one `podman exec` each.
 """
 import os
 import re
@@ -22,6 +28,28 @@ SECRET_NAMES = [
 ]
 
 
+# The lab's ssh config (scripts/lab-ssh.sh): HEAT_LAB_SSH_CONFIG, or the one
+# of the molecule scenario running the tests. HEAT_LAB_SSH_CONFIG= (empty)
+# keeps inventory/lab's podman connection.
+_EPHEMERAL = os.environ.get('MOLECULE_EPHEMERAL_DIRECTORY')
+SSH_CONFIG = os.environ.get('HEAT_LAB_SSH_CONFIG', str(Path(_EPHEMERAL) / 'ssh/config') if _EPHEMERAL else '')
+
+
+def ssh_inventory():
+    """A second inventory giving inventory/lab's host an SSH connection to
+    CONTAINER, or None when no ssh config names it (podman exec then)."""
+    config = Path(SSH_CONFIG) if SSH_CONFIG else None
+    if config is None or not config.is_file() or 'Host %s\n' % CONTAINER not in config.read_text():
+        return None
+    path = config.parent / ('inventory-%s.yml' % CONTAINER)
+    host = {'ansible_connection': 'ansible.builtin.ssh', 'ansible_host': CONTAINER, 'ansible_user': 'root',
+            'ansible_ssh_common_args': '-F %s' % config}
+    text = yaml.safe_dump({'controller': {'hosts': {'lab-controller': host}}}, default_flow_style=False)
+    if not path.is_file() or path.read_text() != text:
+        path.write_text(text)
+    return path
+
+
 class Run:
     def __init__(self, proc, seconds):
         self.rc = proc.returncode
@@ -33,8 +61,12 @@ class Run:
 
 
 def playbook_command(*args, extra=None):
-    """argv and environment of ansible-playbook -i inventory/lab ARGS, from the .venv."""
+    """argv and environment of ansible-playbook -i inventory/lab ARGS, from the .venv
+    (over SSH when the lab's ssh config is known: ssh_inventory)."""
     cmd = [str(ROOT / '.venv/bin/ansible-playbook'), '-i', 'inventory/lab']
+    ssh = ssh_inventory()
+    if ssh:
+        cmd += ['-i', str(ssh)]
     for key, value in (extra or {}).items():
         cmd += ['-e', yaml.safe_dump({key: value}, default_flow_style=True).strip()]
     env = dict(os.environ, ANSIBLE_FORCE_COLOR='0', ANSIBLE_NOCOLOR='1')
