@@ -98,8 +98,8 @@ def test_guide_stack_is_the_guides_template_complete_with_an_address_of_its_netw
     template = yaml.safe_load((ROOT / 'templates/test-stack.yml').read_text())
     template['heat_template_version'] = str(template['heat_template_version'])
     assert demo('stack template show testStack') == template
-    assert stack['parameters']['ImageID'] == demo('image show %s' % lab['heat_verify_image'])['id']
-    network = demo('network show %s' % lab['heat_verify_network'])
+    assert stack['parameters']['ImageID'] == demo('image show %s' % lab['lab_image_name'])['id']
+    network = demo('network show %s' % lab['lab_network_name'])
     assert stack['parameters']['NetID'] == network['id']
     outputs = {o['output_key']: o['output_value'] for o in stack['outputs']}
     address = ipaddress.ip_address(outputs['server1_private_ip'])
@@ -127,7 +127,7 @@ def test_deleting_the_stack_leaves_nothing_behind(admin, demo, lab, kind):
     if kind == 'guide':
         # The server and the port Nova made for it went with the stack.
         assert demo('server list') == []
-        assert demo('port list --network %s' % lab['heat_verify_network']) == []
+        assert demo('port list --network %s' % lab['lab_network_name']) == []
 
 
 def test_verification_that_leaves_nothing_reports_no_change(demo):
