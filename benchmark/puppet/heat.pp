@@ -54,7 +54,7 @@ class heat_lab_clouds (String[1] $admin_password) {
   file { '/etc/openstack/puppet/clouds.yaml':
     ensure    => file,
     mode      => '0600',
-    content   => to_yaml($clouds),
+    content   => stdlib::to_yaml($clouds),
     show_diff => false,
   }
 }
@@ -63,6 +63,17 @@ stage { 'heat_lab_setup': before => Stage['main'] }
 class { 'heat_lab_clouds':
   stage          => 'heat_lab_setup',
   admin_password => $lab['admin_password'],
+}
+
+# openstacklib::db::mysql includes mysql::server, which by default replaces
+# /etc/mysql/my.cnf with puppetlabs-mysql's own (bind-address 127.0.0.1,
+# max_connections 151, without Debian's mariadb.conf.d) and chmods the
+# datadir: MariaDB is the lab's, as the heat role expects, so puppet leaves
+# its configuration and service alone.
+class { 'mysql::server':
+  manage_config_file => false,
+  managed_dirs       => [],
+  service_manage     => false,
 }
 
 # The database and its grants. MariaDB reports a database created with
@@ -83,6 +94,15 @@ class { 'heat::db':
 
 class { 'heat::logging':
   debug => $debug,
+}
+
+# Declared before `heat`, which includes it.
+class { 'heat::keystone::authtoken':
+  password             => $lab['heat_keystone_password'],
+  auth_url             => $keystone,
+  www_authenticate_uri => $keystone,
+  project_name         => 'service',
+  region_name          => $region,
 }
 
 class { 'heat':
@@ -121,14 +141,6 @@ class { 'heat::keystone::domain':
   domain_name     => 'heat',
   domain_admin    => 'heat_domain_admin',
   domain_password => $lab['heat_domain_admin_password'],
-}
-
-class { 'heat::keystone::authtoken':
-  password             => $lab['heat_keystone_password'],
-  auth_url             => $keystone,
-  www_authenticate_uri => $keystone,
-  project_name         => 'service',
-  region_name          => $region,
 }
 
 class { 'heat::trustee':
