@@ -662,10 +662,21 @@ def changed_resources(output):
     for line in output.splitlines():
         if not line.startswith('Notice: /Stage['):
             continue
-        path = line[len('Notice: '):].split(': ', 1)[0]
-        # /Stage[main]/Heat::Engine/Service[heat-engine]/ensure -> Service[heat-engine]
-        parts = [part for part in path.split('/') if '[' in part]
-        resource = parts[-1] if parts else path
+        # /Stage[main]/Heat::Engine/Service[heat-engine]/ensure: ... -> Service[heat-engine]
+        # (titles may hold '/' and ': ', as in Heat_config[DEFAULT/debug]).
+        text = line[len('Notice: '):]
+        parts, part, depth = [], '', 0
+        for index, char in enumerate(text):
+            if depth == 0 and (char == '/' or text.startswith(': ', index)):
+                parts.append(part)
+                part = ''
+                if char == ':':
+                    break
+                continue
+            depth += {'[': 1, ']': -1}.get(char, 0)
+            part += char
+        parts = [part for part in parts if '[' in part]
+        resource = parts[-1] if parts else line
         if resource not in found:
             found.append(resource)
     return found
