@@ -74,6 +74,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -246,9 +247,10 @@ def package_installed(name, package):
 
 
 def heat_packages():
-    """The Debian packages the role installs (roles/heat/vars/main.yml, rabbit)."""
+    """The Debian packages the role installs (roles/heat/vars/main.yml)."""
     role_vars = yaml.safe_load((ROOT / 'roles/heat/vars/main.yml').read_text())
-    return role_vars['_heat_packages']['Debian'] + role_vars['_heat_transport_packages']['rabbit']
+    # rabbit is the only transport now; older role versions listed its packages apart.
+    return role_vars['_heat_packages']['Debian'] + role_vars.get('_heat_transport_packages', {}).get('rabbit', [])
 
 
 def apt_cache(name):
@@ -1134,12 +1136,27 @@ def main():
         peer_directory = Path(directory) / 'peer'
         peer_directory.mkdir()
         try:
+            if args.peer:
+                # Prepared by the same playbook, at the same time (nothing is measured yet).
+                results['peer_setup'] = {}
+                peer_inventory = write_inventory(peer_directory, args.peer_container, PODMAN_CONNECTION)
+                errors = []
+
+                def prepare_peer():
+                    try:
+                        set_up_container(args, peer_inventory, logs, results['peer_setup'],
+                                         name=args.peer_container, label='peer-prepare')
+                    except BaseException as error:  # reported by the main thread
+                        errors.append(error)
+
+                ensure_image()
+                thread = threading.Thread(target=prepare_peer)
+                thread.start()
             set_up_container(args, inventory, logs, results)
             if args.peer:
-                # Prepared by the same playbook, one container after the other.
-                results['peer_setup'] = {}
-                set_up_container(args, write_inventory(peer_directory, args.peer_container, PODMAN_CONNECTION),
-                                 logs, results['peer_setup'], name=args.peer_container, label='peer-prepare')
+                thread.join()
+                if errors:
+                    raise errors[0]
                 peer_connection = enable_ssh(args.peer_container, peer_directory)
             if args.connection == 'ssh':
                 inventory = write_inventory(directory, args.container, enable_ssh(args.container, directory))
