@@ -19,7 +19,8 @@ run. --connection podman measures through `podman exec` instead, the lab's
 own transport, which cannot pipeline (about six podman commands per module).
 
 With --fresh the benchmark creates the container from the lab image (as
-molecule/default/molecule.yml does), runs molecule/default/prepare.yml, downloads
+molecule/default/molecule.yml does), runs benchmark/prepare.yml (MariaDB,
+RabbitMQ and Keystone only, whatever the molecule scenarios prepare), downloads
 the Heat packages with `apt-get install --download-only` (timed on its own, so
 that the converge excludes downloads), then measures:
 
@@ -32,6 +33,17 @@ that the converge excludes downloads), then measures:
 5. the heat.conf task and the Keystone registration task on the no-op runs;
 6. tasks executed and module invocations on the host, per run;
 7. the ten slowest tasks of the fresh converge.
+
+With --peer puppet it also measures Debian's puppet-heat on the same chapter
+(benchmark/puppet/heat.pp) in a second container, `bench-puppet`, created and
+prepared exactly as the first, in the same run: puppet and the Heat packages
+are downloaded first (the puppet packages are then installed, timed on their
+own), then the fresh `puppet apply`, the no-op re-apply (--repeat times) and
+the re-apply after one heat.conf change ([DEFAULT] debug through the
+manifest's `heat_debug` fact, alternately true and false, --repeat times).
+While one tool is measured the other container is paused. The report starts
+with a table of both tools' figures and their ratios (puppet / this project,
+medians). --image chooses the lab image of both containers.
 
 With --rolling it measures the several-controllers lab instead (issue 12):
 molecule's `multinode` scenario is created, prepared and converged (infra,
@@ -62,6 +74,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -72,7 +85,13 @@ ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = ROOT / '.venv' / 'bin'
 ANSIBLE_PLAYBOOK = VENV_BIN / 'ansible-playbook'
 CALLBACK_DIR = ROOT / 'scripts' / 'callback_plugins'
-IMAGE = 'localhost/heat-lab-debian13:latest'  # Debian 13, the platform the project targets first
+IMAGE = 'localhost/heat-lab-debian13:latest'  # Debian 13, the platform the project targets first (--image)
+PREPARE_PLAYBOOK = 'benchmark/prepare.yml'
+PEER_MANIFEST = ROOT / 'benchmark' / 'puppet' / 'heat.pp'
+# Debian's puppet and the modules the manifest uses (puppet-module-heat pulls
+# in openstacklib, keystone, oslo, puppetlabs-mysql, -inifile, -stdlib ...).
+PEER_TOOL_PACKAGES = ['puppet-agent', 'puppet-module-heat']
+LAB_VARS = ROOT / 'inventory' / 'lab' / 'group_vars' / 'all' / 'lab.yml'
 # Containers the benchmark creates carry this label; only those are removed.
 LABEL = 'heat-benchmark=true'
 PLAYBOOK_TIMEOUT = 3600
@@ -203,8 +222,9 @@ def ensure_image():
     """Build the lab image when it is missing (scripts/build-image.sh)."""
     if run(['podman', 'image', 'exists', IMAGE], check=False).returncode != 0:
         log('image %s missing: building it with scripts/build-image.sh' % IMAGE)
+        suite = 'bookworm' if 'debian12' in IMAGE else 'trixie'
         subprocess.run(['bash', str(ROOT / 'scripts' / 'build-image.sh')], check=True,
-                       env=dict(os.environ, HEAT_LAB_SUITE='trixie'))
+                       env=dict(os.environ, HEAT_LAB_SUITE=suite, HEAT_LAB_IMAGE=IMAGE))
 
 
 def create_container(name):
@@ -227,9 +247,10 @@ def package_installed(name, package):
 
 
 def heat_packages():
-    """The Debian packages the role installs (roles/heat/vars/main.yml, rabbit)."""
+    """The Debian packages the role installs (roles/heat/vars/main.yml)."""
     role_vars = yaml.safe_load((ROOT / 'roles/heat/vars/main.yml').read_text())
-    return role_vars['_heat_packages']['Debian'] + role_vars['_heat_transport_packages']['rabbit']
+    # rabbit is the only transport now; older role versions listed its packages apart.
+    return role_vars['_heat_packages']['Debian'] + role_vars.get('_heat_transport_packages', {}).get('rabbit', [])
 
 
 def apt_cache(name):
@@ -240,9 +261,9 @@ def apt_cache(name):
     return int(out[0]), int(out[1])
 
 
-def download_packages(name):
-    """apt-get install --download-only of the Heat packages, timed."""
-    packages = heat_packages()
+def download_packages(name, packages=None):
+    """apt-get install --download-only of the Heat packages (or PACKAGES), timed."""
+    packages = packages or heat_packages()
     debs_before, mib_before = apt_cache(name)
     start = time.monotonic()
     in_container(name, 'DEBIAN_FRONTEND=noninteractive apt-get install --download-only --yes --quiet %s'
@@ -571,6 +592,224 @@ def targets(results):
     return checks
 
 
+# --- The peer: Debian's puppet-heat (--peer puppet) ------------------------------
+
+def lab_values():
+    """The lab's passwords and names from inventory/lab/group_vars/all/lab.yml.
+
+    Only what the manifest needs; `{{ name }}` references to other lab
+    variables are resolved (lab.yml uses nothing else).
+    """
+    raw = yaml.safe_load(LAB_VARS.read_text())
+
+    def resolve(value):
+        value = str(value)
+        while '{{' in value:
+            start, end = value.index('{{'), value.index('}}')
+            value = value[:start] + str(raw[value[start + 2:end].strip()]) + value[end + 2:]
+        return value
+
+    return {
+        'admin_password': resolve(raw['heat_keystone_admin_password']),
+        'heat_db_password': resolve(raw['heat_db_password']),
+        'heat_keystone_password': resolve(raw['heat_keystone_password']),
+        'heat_domain_admin_password': resolve(raw['heat_domain_admin_password']),
+        'heat_auth_encryption_key': resolve(raw['heat_auth_encryption_key']),
+        'rabbit_user': resolve(raw['heat_messaging_user']),
+        'rabbit_password': resolve(raw['heat_messaging_password']),
+    }
+
+
+def pause(name, paused):
+    """Pause (or unpause) a container so that it takes no CPU while the other tool is measured."""
+    state = run(['podman', 'inspect', '--format', '{{.State.Status}}', name], check=False).stdout.strip()
+    if (state == 'paused') == paused:
+        return
+    proc = run(['podman', 'pause' if paused else 'unpause', name], check=False)
+    if proc.returncode != 0:
+        log('  podman %s %s failed (measuring anyway): %s' % (
+            'pause' if paused else 'unpause', name, proc.stdout.strip()[-200:]))
+
+
+def ssh_command(connection, command):
+    """argv running COMMAND on the container over SSH, as the measured Ansible runs connect."""
+    return (['ssh', '-i', connection['ansible_ssh_private_key_file'], '-o', 'BatchMode=yes']
+            + shlex.split(connection['ansible_ssh_common_args'])
+            + ['%s@%s' % (connection['ansible_user'], connection['ansible_host']), command])
+
+
+def install_puppet(name):
+    """puppet and the modules from the local apt cache, the manifest and the lab's values (not measured)."""
+    start = time.monotonic()
+    in_container(name, 'DEBIAN_FRONTEND=noninteractive apt-get install --yes --quiet --no-install-recommends %s'
+                 ' >/dev/null' % shlex.join(PEER_TOOL_PACKAGES), timeout=1800)
+    elapsed = time.monotonic() - start
+    run(['podman', 'cp', str(PEER_MANIFEST), '%s:/root/heat.pp' % name])
+    facts = json.dumps({'heat_lab': lab_values()})
+    in_container(name, 'install -d -m 0755 /etc/facter/facts.d && umask 077 && printf "%%s\\n" %s'
+                 ' > /etc/facter/facts.d/heat_lab.json' % shlex.quote(facts))
+    versions = in_container(name, "puppet --version; dpkg-query -W -f '${Version}' puppet-module-heat").stdout.split()
+    return {'seconds': elapsed, 'puppet': versions[0], 'puppet_module_heat': versions[1]}
+
+
+def puppet_summary(name):
+    """puppet's own last_run_summary.yaml: resources, events and times of the last apply."""
+    text = in_container(name, 'cat "$(puppet config print lastrunfile)"').stdout
+    return yaml.safe_load(text)
+
+
+def changed_resources(output):
+    """The resources a puppet apply changed or refreshed, from its Notice lines."""
+    found = []
+    for line in output.splitlines():
+        if not line.startswith('Notice: /Stage['):
+            continue
+        # /Stage[main]/Heat::Engine/Service[heat-engine]/ensure: ... -> Service[heat-engine]
+        # (titles may hold '/' and ': ', as in Heat_config[DEFAULT/debug]).
+        text = line[len('Notice: '):]
+        parts, part, depth = [], '', 0
+        for index, char in enumerate(text):
+            if depth == 0 and (char == '/' or text.startswith(': ', index)):
+                parts.append(part)
+                part = ''
+                if char == ':':
+                    break
+                continue
+            depth += {'[': 1, ']': -1}.get(char, 0)
+            part += char
+        parts = [part for part in parts if '[' in part]
+        resource = parts[-1] if parts else line
+        if resource not in found:
+            found.append(resource)
+    return found
+
+
+def puppet_apply(label, name, connection, logs, debug=None):
+    """One `puppet apply` of the manifest over SSH; its wall time and puppet's own figures."""
+    env = '' if debug is None else 'FACTER_heat_debug=%s ' % ('true' if debug else 'false')
+    command = '%spuppet apply --detailed-exitcodes --color=false /root/heat.pp' % env
+    start = time.monotonic()
+    proc = run(ssh_command(connection, command), check=False, timeout=PLAYBOOK_TIMEOUT)
+    wall = time.monotonic() - start
+    (logs / ('%s.out' % label)).write_text(proc.stdout)
+    # --detailed-exitcodes: 0 nothing changed, 2 changes, 4 failures, 6 changes and failures.
+    if proc.returncode not in (0, 2):
+        tail = proc.stdout.splitlines()[-40:]
+        raise SystemExit('benchmark: %s failed (rc %s) after %.0f s; log %s:\n%s'
+                         % (label, proc.returncode, wall, logs / ('%s.out' % label), '\n'.join(tail)))
+    summary = puppet_summary(name)
+    resources = summary.get('resources', {})
+    result = {
+        'label': label,
+        'command': command,
+        'wall_seconds': wall,
+        'exit_code': proc.returncode,
+        'resources_total': resources.get('total', 0),
+        'changed': resources.get('changed', 0),
+        'out_of_sync': resources.get('out_of_sync', 0),
+        'restarted': resources.get('restarted', 0),
+        'failed': resources.get('failed', 0),
+        'events': summary.get('events', {}).get('total', 0),
+        'changed_resources': changed_resources(proc.stdout),
+        'puppet_seconds': summary.get('time', {}),
+    }
+    log('%s: %.1f s, %d resources, %d changed, %d restarted, %d events' % (
+        label, wall, result['resources_total'], result['changed'], result['restarted'], result['events']))
+    return result
+
+
+def puppet_reruns(label, name, connection, logs, repeat, debug_for_run):
+    """REPEAT applies; their runs and spread."""
+    runs = []
+    for index in range(repeat):
+        result = puppet_apply('%s-%d' % (label, index + 1), name, connection, logs, debug_for_run(index))
+        if label.startswith('puppet-noop') and (result['changed'] or result['restarted']):
+            log('  NOTE: a no-op apply changed: %s' % ', '.join(result['changed_resources']))
+        runs.append(result)
+    return {
+        'runs': runs,
+        'wall': spread([r['wall_seconds'] for r in runs]),
+        'changed': [r['changed'] for r in runs],
+        'restarted': [r['restarted'] for r in runs],
+        'resources_total': [r['resources_total'] for r in runs],
+    }
+
+
+def measure_peer(args, connection, logs):
+    """puppet-heat in its own prepared container: fresh apply, no-op re-applies, one heat.conf change."""
+    name = args.peer_container
+    peer = {'tool': 'puppet-heat', 'container': name, 'manifest': str(PEER_MANIFEST.relative_to(ROOT))}
+    if package_installed(name, 'heat-engine'):
+        raise SystemExit('benchmark: Heat is already installed in %s: no fresh apply to measure (use --fresh)' % name)
+    log('downloading puppet and the Heat packages in %s (apt-get install --download-only)' % name)
+    peer['package_download'] = download_packages(name, PEER_TOOL_PACKAGES + heat_packages())
+    log('downloaded in %.0f s' % peer['package_download']['seconds'])
+    log('installing puppet and the modules (from the cache; not part of the apply)')
+    peer['puppet_install'] = install_puppet(name)
+    log('puppet %s, puppet-module-heat %s, installed in %.0f s' % (
+        peer['puppet_install']['puppet'], peer['puppet_install']['puppet_module_heat'],
+        peer['puppet_install']['seconds']))
+    log('fresh puppet apply of %s' % peer['manifest'])
+    peer['fresh_apply'] = puppet_apply('puppet-fresh-apply', name, connection, logs)
+    peer['noop'] = puppet_reruns('puppet-noop', name, connection, logs, args.repeat, lambda i: None)
+    first = not current_debug(name)
+    peer['heat_conf_change'] = puppet_reruns(
+        'puppet-heat-conf-change', name, connection, logs, args.repeat,
+        lambda i: first if i % 2 == 0 else not first)
+    return peer
+
+
+def ratio(peer_value, ours_value):
+    """'2.3x' (peer / ours), or '-'."""
+    if not peer_value or not ours_value:
+        return '-'
+    return '%.1fx' % (peer_value / ours_value)
+
+
+def peer_table(results):
+    """Both tools side by side: this project's figure, puppet-heat's, the ratio of the medians."""
+    peer = results['peer']
+    fresh = results.get('fresh_converge')
+    lines = ['| Figure | This project (min / median / max) | puppet-heat (min / median / max) '
+             '| Ratio puppet / this project (medians) |', '| --- | --- | --- | --- |']
+    puppet_fresh = peer['fresh_apply']['wall_seconds']
+    if fresh and puppet_fresh:
+        without_verify = fresh['wall_seconds'] - fresh['phases']['verification']
+        lines.append('| Fresh apply, packages included, downloads excluded (this project: `site.yml` '
+                     'with its verification) | %s | %s | %s |' % (
+                         seconds(fresh['wall_seconds']), seconds(puppet_fresh),
+                         ratio(puppet_fresh, fresh['wall_seconds'])))
+        lines.append('| Fresh apply, this project without its verification phase | %s | %s | %s |' % (
+            seconds(without_verify), seconds(puppet_fresh), ratio(puppet_fresh, without_verify)))
+    for ours_key, peer_key, label in (
+            ('noop_skip_verify', 'noop', 'No-op re-apply (x%d)' % results['repeat']),
+            ('heat_conf_change', 'heat_conf_change', 'Re-apply after one heat.conf change, `[DEFAULT] debug` '
+                                                     '(x%d)' % results['repeat'])):
+        ours, theirs = results[ours_key]['wall'], peer[peer_key]['wall']
+        lines.append('| %s | %s | %s | %s |' % (label, spread_text(ours), spread_text(theirs),
+                                               ratio(theirs['median'], ours['median'])))
+    noop_ours = results['noop_skip_verify']
+    lines.append('| Work per run: tasks executed / puppet resources | %s | %s | - |' % (
+        range_text(noop_ours['tasks_executed']), range_text(peer['noop']['resources_total'])))
+    lines.append('| Changed on the no-op re-runs | %s | %s (restarted %s) | - |' % (
+        ', '.join(str(c) for c in noop_ours['changed']), ', '.join(str(c) for c in peer['noop']['changed']),
+        ', '.join(str(c) for c in peer['noop']['restarted'])))
+    lines.append('| Changed on the heat.conf change re-runs | %s | %s (restarted %s) | - |' % (
+        ', '.join(str(c) for c in results['heat_conf_change']['changed']),
+        ', '.join(str(c) for c in peer['heat_conf_change']['changed']),
+        ', '.join(str(c) for c in peer['heat_conf_change']['restarted'])))
+    install = peer['puppet_install']
+    download = peer['package_download']
+    lines += ['', 'puppet %s with puppet-module-heat %s (Debian\'s packages), `%s` applied over SSH in `%s`, '
+              'a container created and prepared as `%s`; puppet and the Heat packages downloaded first (%d .deb, '
+              '%d MiB, %s), puppet installed from that cache in %s, neither counted. The other tool\'s container '
+              'was paused while one was measured.' % (
+                  install['puppet'], install['puppet_module_heat'], peer['manifest'], peer['container'],
+                  results['container'], download['debs_downloaded'], download['mib_downloaded'],
+                  seconds(download['seconds']), seconds(install['seconds']))]
+    return lines
+
+
 # --- The report -------------------------------------------------------------------
 
 def range_text(values):
@@ -591,6 +830,8 @@ def counts_text(runs):
 def markdown(results):
     """The Markdown report: header, notes, then one table per figure."""
     lines = header_lines(results)
+    if results.get('peer'):
+        lines += peer_table(results) + ['']
     lines += runs_table(results) + [''] + phases_table(results) + [''] + task_targets_table(results)
     lines += [''] + slowest_table('Ten slowest tasks of the fresh converge',
                                   results.get('fresh_converge', {}).get('slowest_tasks', []))
@@ -706,6 +947,14 @@ def parse_args():
                         help='how the measured runs reach the controller: ssh with pipelining, as a real '
                              'controller (default), or podman exec, the lab\'s transport')
     parser.add_argument('--repeat', type=int, default=3, help='runs of each re-run figure (default: 3)')
+    parser.add_argument('--peer', choices=['puppet'],
+                        help='also measure Debian\'s puppet-heat (benchmark/puppet/heat.pp) in a second container, '
+                             'in the same run, and print both tools\' figures with their ratios')
+    parser.add_argument('--peer-container', default='bench-puppet',
+                        help='the peer\'s container (default: bench-puppet)')
+    parser.add_argument('--image', default=IMAGE,
+                        help='lab image of the containers (default: %s; localhost/heat-lab-debian12:latest '
+                             'for Debian 12)' % IMAGE)
     parser.add_argument('--rolling', action='store_true',
                         help='measure the rolling re-run of the multinode lab under the prober\'s load instead')
     parser.add_argument('--output', type=Path, default=ROOT / 'benchmark' / 'results' / 'latest.json',
@@ -715,12 +964,16 @@ def parse_args():
         args.output = args.output.with_name('rolling.json')
     if args.repeat < 1:
         parser.error('--repeat must be at least 1')
+    if args.peer and (args.rolling or args.connection != 'ssh'):
+        parser.error('--peer measures over SSH, on one controller: not with --rolling or --connection podman')
+    if args.peer and args.peer_container == args.container:
+        parser.error('--peer-container must differ from --container')
     return args
 
 
-def set_up_container(args, inventory, logs, results):
+def set_up_container(args, inventory, logs, results, name=None, label='prepare'):
     """Reuse the prepared container, or create and prepare one (--fresh, or none yet)."""
-    name = args.container
+    name = name or args.container
     if container_exists(name):
         if not args.fresh:
             if not package_installed(name, 'keystone'):
@@ -734,25 +987,25 @@ def set_up_container(args, inventory, logs, results):
         remove_container(name)
     elif not args.fresh:
         log('no container %s yet: creating one, as with --fresh' % name)
-    create_and_prepare(name, inventory, logs, results)
+    create_and_prepare(name, inventory, logs, results, label)
 
 
-def create_and_prepare(name, inventory, logs, results):
-    """A new container from the lab image, prepared by molecule/default/prepare.yml."""
+def create_and_prepare(name, inventory, logs, results, label='prepare'):
+    """A new container from the lab image, prepared by benchmark/prepare.yml."""
     ensure_image()
     log('creating container %s from %s' % (name, IMAGE))
     start = time.monotonic()
     create_container(name)
     results['container_create_seconds'] = time.monotonic() - start
-    log('preparing it (molecule/default/prepare.yml: MariaDB, RabbitMQ, Keystone)')
-    prepare = run_playbook('prepare', ['molecule/default/prepare.yml'], inventory, logs)
+    log('preparing it (%s: MariaDB, RabbitMQ, Keystone)' % PREPARE_PLAYBOOK)
+    prepare = run_playbook(label, [PREPARE_PLAYBOOK], inventory, logs)
     results['prepare_seconds'] = prepare['wall_seconds']
     log('prepared in %.0f s' % prepare['wall_seconds'])
 
 
-def clean_up(args):
+def clean_up(args, name=None):
     """Remove the container, unless --keep or the benchmark did not create it."""
-    name = args.container
+    name = name or args.container
     if not container_exists(name):
         return
     if args.keep or not created_by_benchmark(name):
@@ -848,8 +1101,10 @@ def stop_on_sigterm(signum, frame):
 
 
 def main():
+    global IMAGE
     signal.signal(signal.SIGTERM, stop_on_sigterm)
     args = parse_args()
+    IMAGE = args.image
     logs = args.output.parent / 'logs'
     logs.mkdir(parents=True, exist_ok=True)
     results = {
@@ -858,6 +1113,7 @@ def main():
         'container': args.container,
         'repeat': args.repeat,
         'connection': args.connection,
+        'image': args.image,
         'machine': machine_info(),
         'software': software_info(),
     }
@@ -877,12 +1133,46 @@ def main():
         return
     with tempfile.TemporaryDirectory(prefix='heat-benchmark-') as directory:
         inventory = write_inventory(directory, args.container, PODMAN_CONNECTION)
+        peer_directory = Path(directory) / 'peer'
+        peer_directory.mkdir()
         try:
+            if args.peer:
+                # Prepared by the same playbook, at the same time (nothing is measured yet).
+                results['peer_setup'] = {}
+                peer_inventory = write_inventory(peer_directory, args.peer_container, PODMAN_CONNECTION)
+                errors = []
+
+                def prepare_peer():
+                    try:
+                        set_up_container(args, peer_inventory, logs, results['peer_setup'],
+                                         name=args.peer_container, label='peer-prepare')
+                    except BaseException as error:  # reported by the main thread
+                        errors.append(error)
+
+                ensure_image()
+                thread = threading.Thread(target=prepare_peer)
+                thread.start()
             set_up_container(args, inventory, logs, results)
+            if args.peer:
+                thread.join()
+                if errors:
+                    raise errors[0]
+                peer_connection = enable_ssh(args.peer_container, peer_directory)
             if args.connection == 'ssh':
                 inventory = write_inventory(directory, args.container, enable_ssh(args.container, directory))
+            if args.peer:
+                pause(args.peer_container, True)
             measure(args, inventory, logs, results)
+            if args.peer:
+                pause(args.container, True)
+                pause(args.peer_container, False)
+                results['peer'] = measure_peer(args, peer_connection, logs)
         finally:
+            if args.peer:
+                for name in (args.container, args.peer_container):
+                    if container_exists(name):
+                        pause(name, False)
+                clean_up(args, args.peer_container)
             clean_up(args)
 
     results['machine']['load_average_at_end'] = [round(x, 2) for x in os.getloadavg()]
