@@ -1001,7 +1001,9 @@ def test_domain_scoped_role_does_not_count_as_global(run, keystone):
 
 
 def test_read_errors_5xx_are_retried(run, keystone, sleeps):
-    keystone.inject[('GET', '/v3/domains')] = [503, 502]
+    # The first answer goes to the read made side by side with the others;
+    # it is then made again with the retries (2 s, then 4 s).
+    keystone.inject[('GET', '/v3/domains')] = [503, 502, 503]
     result = run(heat_spec())
     assert result['changed'] is True and sleeps == [2.0, 4.0]
 
