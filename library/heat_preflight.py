@@ -15,6 +15,7 @@ description:
     with that one token, checks that the region of Heat's endpoints exists, that the
     region Heat looks Keystone up in has an identity endpoint of the interface
     keystonemiddleware uses, and that the projects Heat only uses exist.
+  - O(database) waits until the database server's port answers.
   - O(messaging) logs in to each broker the way oslo.messaging's rabbit driver does
     (AMQP 0-9-1, PLAIN with user and password, then opens the virtual host) and closes
     the connection cleanly.
@@ -125,6 +126,25 @@ options:
         description: The URL.
         type: str
         required: true
+  database:
+    description:
+      - The database server to reach over TCP, as Heat will from this host (the port answers: no login).
+        Waited for up to O(database.timeout) seconds, so that a restarting server is survived.
+        Checked before O(messaging).
+    type: dict
+    suboptions:
+      host:
+        description: Database server host name or address.
+        type: str
+        required: true
+      port:
+        description: Its port.
+        type: int
+        default: 3306
+      timeout:
+        description: Seconds to wait for the port to answer.
+        type: float
+        default: 60
   messaging:
     description: The brokers to log in to. Run it on every host that will run Heat.
     type: dict
@@ -191,7 +211,8 @@ cause:
   description:
     - On failure, what failed. V(parameters) for invalid options; V(tls_url) for O(tls_urls); V(unreachable), V(tls), V(auth_url),
       V(credentials), V(region), V(keystone_region), V(domain), V(project) for O(keystone);
-      V(unreachable), V(tls), V(protocol), V(credentials), V(vhost), V(refused) for O(messaging).
+      V(unreachable), V(tls), V(protocol), V(credentials), V(vhost), V(refused) for O(messaging);
+      V(database) for O(database).
   returned: failed
   type: str
 keystone:
@@ -218,6 +239,11 @@ tls_urls:
   returned: when O(tls_urls) is given and the checks passed
   type: list
   elements: str
+database:
+  description: The database server reached, and the seconds it took to answer.
+  returned: when O(database) is given and it answered
+  type: dict
+  sample: {host: controller, port: 3306, seconds: 0.0}
 messaging:
   description: One entry per broker host.
   returned: when O(messaging) is given
@@ -672,6 +698,21 @@ def check_messaging(opts, connect=socket.create_connection, ca_file=None):
     return results, failures
 
 
+def check_database(opts, connect=socket.create_connection, sleep=time.sleep, clock=time.monotonic):
+    """Wait until the database port accepts a connection (as wait_for would), up to opts['timeout']."""
+    start = clock()
+    while True:
+        remaining = opts['timeout'] - (clock() - start)
+        try:
+            connect((opts['host'], opts['port']), timeout=max(1.0, min(5.0, remaining))).close()
+            return dict(host=opts['host'], port=opts['port'], seconds=round(clock() - start, 1))
+        except OSError as exc:
+            if clock() - start + 1 >= opts['timeout']:
+                raise CheckFailed('database', 'The database server %s:%d did not answer within %g s: %s'
+                                  % (opts['host'], opts['port'], opts['timeout'], exc))
+        sleep(1)
+
+
 # ============================================================== module
 
 def argument_spec():
@@ -686,6 +727,11 @@ def argument_spec():
                 domain=dict(type='str', default='Default'),
             )),
             timeout=dict(type='int', default=60),
+        )),
+        database=dict(type='dict', options=dict(
+            host=dict(type='str', required=True),
+            port=dict(type='int', default=3306),
+            timeout=dict(type='float', default=60),
         )),
         messaging=dict(type='dict', options=dict(
             hosts=dict(type='list', elements='str', required=True),
@@ -742,13 +788,19 @@ def validate(module):
             errors.append("messaging.user and messaging.vhost must not be empty (the default virtual host is '/')")
         if messaging['timeout'] <= 0:
             errors.append('messaging.timeout must be positive')
+    database = module.params['database']
+    if database:
+        if not database['host'].strip():
+            errors.append('database.host must not be empty')
+        if not 1 <= database['port'] <= 65535:
+            errors.append('database.port must be between 1 and 65535, got %d' % database['port'])
     if errors:
         module.fail_json(msg='; '.join(errors), cause='parameters')
 
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           required_one_of=[('keystone', 'messaging', 'tls_urls')])
+                           required_one_of=[('keystone', 'messaging', 'tls_urls', 'database')])
     validate(module)
     ca_file = write_ca_data(module)
     result = dict(changed=False)
@@ -760,6 +812,8 @@ def main():
         if module.params['tls_urls']:
             cacert = ca_file or (module.params['auth'] or {}).get('cacert')
             result['tls_urls'] = check_tls_urls(module, module.params['tls_urls'], cacert)
+        if module.params['database']:
+            result['database'] = check_database(module.params['database'])
     except CheckFailed as exc:
         module.fail_json(msg=str(exc), cause=exc.cause, **result)
     if module.params['messaging']:

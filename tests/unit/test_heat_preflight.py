@@ -529,3 +529,52 @@ def test_tls_urls_fail_on_a_certificate_that_does_not_verify_naming_the_variable
     assert 'https://vip:8004 (heat_public_address)' in result['msg'] and 'Hostname mismatch' in result['msg']
     result = run(tls_urls=entries[:3])
     assert result['tls_urls'] == ['https://ok:5000']
+
+
+class Clock:
+    """time.monotonic and time.sleep of check_database, without waiting."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+    def __call__(self):
+        return self.now
+
+
+class Port:
+    """socket.create_connection's stand-in: refused `refusals` times, then answers."""
+
+    def __init__(self, refusals):
+        self.refusals = refusals
+        self.calls = []
+
+    def __call__(self, address, timeout):
+        self.calls.append((address, timeout))
+        if len(self.calls) <= self.refusals:
+            raise ConnectionRefusedError(111, 'Connection refused')
+        return io.BytesIO()
+
+
+def test_database_port_that_answers_at_once():
+    clock, port = Clock(), Port(0)
+    found = hp.check_database({'host': 'db', 'port': 3306, 'timeout': 60}, connect=port, sleep=clock.sleep, clock=clock)
+    assert found == {'host': 'db', 'port': 3306, 'seconds': 0.0}
+    assert port.calls == [(('db', 3306), 5.0)]
+
+
+def test_database_restarting_is_waited_for():
+    clock, port = Clock(), Port(8)
+    found = hp.check_database({'host': 'db', 'port': 3306, 'timeout': 60}, connect=port, sleep=clock.sleep, clock=clock)
+    assert found['seconds'] == 8.0 and len(port.calls) == 9
+
+
+def test_database_down_for_good_is_named_after_the_timeout():
+    clock, port = Clock(), Port(1000)
+    with pytest.raises(hp.CheckFailed) as failed:
+        hp.check_database({'host': 'db', 'port': 3307, 'timeout': 6}, connect=port, sleep=clock.sleep, clock=clock)
+    assert failed.value.cause == 'database'
+    assert str(failed.value).startswith('The database server db:3307 did not answer within 6 s: ')
+    assert clock.now <= 6

@@ -1,0 +1,196 @@
+"""Unit tests of library/heat_probe.py: each answer the role reads from it,
+with dpkg and systemctl replaced by stand-ins and real files, processes and
+an HTTP server of this machine."""
+from __future__ import annotations
+
+import hashlib
+import http.server
+import os
+import sys
+import threading
+import time
+
+import pytest
+
+import heat_probe as mod
+from conftest import AnsibleExitJson, AnsibleFailJson
+from ansible.module_utils import basic
+
+
+class Commands:
+    """run_command's stand-in: answers by the command's first two words."""
+
+    def __init__(self, answers):
+        self.answers = answers
+        self.calls = []
+
+    def __call__(self, args, **kwargs):
+        self.calls.append(list(args))
+        for prefix, answer in self.answers.items():
+            if ' '.join(args).startswith(prefix):
+                return answer(args) if callable(answer) else answer
+        return 1, '', 'unknown command'
+
+
+@pytest.fixture
+def commands(monkeypatch):
+    def install(answers):
+        fake = Commands(answers)
+        monkeypatch.setattr(basic.AnsibleModule, 'run_command', fake)
+        return fake
+    monkeypatch.setattr(mod.shutil, 'which', lambda name: '/usr/bin/' + name)
+    return install
+
+
+@pytest.fixture
+def probe(module_args):
+    def run(**args):
+        module_args(args)
+        with pytest.raises(AnsibleExitJson) as exit_:
+            mod.main()
+        return exit_.value.args[0]
+    return run
+
+
+DPKG = ('dpkg-query', (0, 'heat-api\tinstalled\t1:24.0.0-2\nheat-engine\tnot-installed\t\n'
+                          'heat-common\tinstalled\t1:24.0.0-2\npython3-heat:amd64\tinstalled\t1:24.0.0-2\n', ''))
+
+
+def test_missing_packages_in_their_order_and_the_version(probe, commands):
+    commands(dict([DPKG]))
+    result = probe(packages=['heat-engine', 'heat-api', 'heat-api-cfn', 'python3-heat'], version_package='heat-common')
+    assert result['missing_packages'] == ['heat-engine', 'heat-api-cfn']
+    assert result['version'] == '1:24.0.0-2'
+    assert result['changed'] is False
+
+
+def test_rpm_where_there_is_no_dpkg(probe, commands, monkeypatch):
+    fake = commands({'rpm -q': (1, 'openstack-heat-common\t22.0.0-1.el9\n', 'package openstack-heat-api is not installed\n')})
+    monkeypatch.setattr(mod.shutil, 'which', lambda name: None)
+    result = probe(packages=['openstack-heat-api'], version_package='openstack-heat-common')
+    assert result['missing_packages'] == ['openstack-heat-api']
+    assert result['version'] == '22.0.0-1.el9'
+    assert fake.calls[0][:2] == ['rpm', '-q']
+
+
+def test_nothing_asked_runs_no_package_command(probe, commands):
+    fake = commands({})
+    result = probe()
+    assert (result['missing_packages'], result['version'], fake.calls) == ([], '', [])
+
+
+@pytest.fixture
+def own_process(commands):
+    """systemctl stand-in: unit `up` is this test process (started now), `down` has no process."""
+    return commands({
+        'systemctl --quiet is-enabled up': (0, '', ''),
+        'systemctl --quiet is-enabled down': (1, '', ''),
+        'systemctl show --property=MainPID --value up': (0, '%d\n' % os.getpid(), ''),
+        'systemctl show --property=MainPID --value down': (0, '0\n', ''),
+    })
+
+
+def test_a_service_running_since_before_its_file_changed_is_stale(probe, own_process, tmp_path):
+    old, new = tmp_path / 'old.conf', tmp_path / 'new.conf'
+    old.write_text('x')
+    new.write_text('y')
+    started = mod.process_start(os.getpid())
+    os.utime(old, (started - 60, started - 60))
+    os.utime(new, (started + 60, started + 60))
+    result = probe(services={'current': {'unit': 'up', 'files': [str(old), str(tmp_path / 'missing')]},
+                             'stale': {'unit': 'up', 'files': [str(old), str(new)]},
+                             'stopped': {'unit': 'down', 'files': [str(new)]}})
+    assert result['services'] == {'current': {'enabled': True, 'running': True, 'stale': False},
+                                  'stale': {'enabled': True, 'running': True, 'stale': True},
+                                  'stopped': {'enabled': False, 'running': False, 'stale': False}}
+
+
+def test_process_start_is_this_process_start(probe):
+    started = mod.process_start(os.getpid())
+    assert time.time() - 3600 < started <= time.time()
+    assert mod.process_start(2 ** 22 + 1) is None
+
+
+def test_ec2token_counts_among_the_files_of_the_service_that_says_so(probe, own_process, tmp_path, monkeypatch):
+    package = tmp_path / 'heat'
+    (package / 'api' / 'aws').mkdir(parents=True)
+    (package / '__init__.py').write_text('')
+    code = package / 'api' / 'aws' / 'ec2token.py'
+    code.write_text("ks_loading.register_auth_conf_options(cfg.CONF, 'ec2authtoken')\n")
+    later = mod.process_start(os.getpid()) + 60
+    os.utime(code, (later, later))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, 'heat', raising=False)
+    result = probe(services={'cfn': {'unit': 'up', 'files': [], 'ec2token': True},
+                             'api': {'unit': 'up', 'files': []}})
+    assert result['ec2token']['path'] == str(code)
+    assert result['ec2token']['keystoneauth'] is True
+    assert len(result['ec2token']['sha256']) == 64
+    assert (result['services']['cfn']['stale'], result['services']['api']['stale']) == (True, False)
+
+
+def test_no_heat_no_ec2token(probe, commands, monkeypatch):
+    # The test environment has no Heat (it is not among the dependencies).
+    commands({})
+    monkeypatch.delitem(sys.modules, 'heat', raising=False)
+    assert mod.importlib.util.find_spec('heat') is None
+    assert probe()['ec2token'] is None
+
+
+def test_files_described_missing_ones_too(probe, commands, tmp_path):
+    commands({})
+    present = tmp_path / 'dropin.conf'
+    present.write_text('[Service]\n')
+    present.chmod(0o640)
+    result = probe(files=[str(present), str(tmp_path / 'absent')])
+    described = result['files'][str(present)]
+    assert described['exists'] is True and described['mode'] == '0640'
+    assert described['sha256'] == hashlib.sha256(b'[Service]\n').hexdigest()
+    assert result['files'][str(tmp_path / 'absent')] == {'exists': False}
+
+
+class Health(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200 if self.path == '/healthcheck' else 503)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    httpd = http.server.HTTPServer(('127.0.0.1', 0), Health)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield 'http://127.0.0.1:%d' % httpd.server_port
+    httpd.shutdown()
+
+
+def test_http_status_of_each_url_and_0_when_nothing_answers(probe, commands, server, tmp_path):
+    commands({})
+    closed = http.server.HTTPServer(('127.0.0.1', 0), Health)
+    port = closed.server_port
+    closed.server_close()
+    result = probe(http=[{'name': 'api', 'url': server + '/healthcheck'},
+                         {'name': 'drained', 'url': server + '/other'},
+                         {'name': 'down', 'url': 'http://127.0.0.1:%d/healthcheck' % port},
+                         {'name': 'tls', 'url': 'https://127.0.0.1:%d/' % port, 'ca_path': str(tmp_path / 'not-yet.pem')}])
+    assert result['http'] == {'api': 200, 'drained': 503, 'down': 0, 'tls': 0}
+
+
+def test_cpus_are_those_this_process_may_use(probe, commands):
+    commands({})
+    assert probe()['cpus'] == len(os.sched_getaffinity(0)) >= 1
+
+
+@pytest.mark.parametrize('args, cause', [
+    ({'services': {'engine': {'files': []}}}, 'services: engine must be a mapping with a unit'),
+    ({'http': [{'url': 'http://x/'}]}, 'http: each entry needs a name and a url'),
+])
+def test_malformed_input_is_named(module_args, commands, args, cause):
+    commands({})
+    module_args(args)
+    with pytest.raises(AnsibleFailJson) as fail:
+        mod.main()
+    assert cause in fail.value.args[0]['msg']
