@@ -22,6 +22,7 @@ description:
     The package is located without importing Heat.
   - The number of CPUs this process may run on.
   - The HTTP status each of O(http) answers (one try, no retry: the role waits elsewhere).
+  - Which of O(modules), Python modules, this host's Python can import (located, not imported).
 version_added: "1.1.0"
 author:
   - Heat deployment project
@@ -46,6 +47,11 @@ options:
     description: Files to describe (missing ones are reported as such).
     type: list
     elements: path
+    default: []
+  modules:
+    description: Python modules to look for.
+    type: list
+    elements: str
     default: []
   http:
     description:
@@ -104,6 +110,11 @@ http:
   returned: always
   type: dict
   sample: {heat-api: 200, heat-api-cfn: 0}
+modules:
+  description: Per name of O(modules), whether this host's Python finds it.
+  returned: always
+  type: dict
+  sample: {keystoneclient: true}
 cpus:
   description: The number of CPUs this process may run on (its affinity: a container's cpuset counts).
   returned: always
@@ -195,6 +206,13 @@ def file_state(path):
     return dict(exists=True, sha256=digest.hexdigest(), mode='%04o' % (info.st_mode & 0o7777), owner=owner, group=group)
 
 
+def importable(name):
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def ec2token():
     """Where ec2token.py is and what it does, without importing Heat."""
     try:
@@ -233,6 +251,7 @@ def main():
             services=dict(type='dict', default={}),
             files=dict(type='list', elements='path', default=[]),
             http=dict(type='list', elements='dict', default=[]),
+            modules=dict(type='list', elements='str', default=[]),
         ),
         supports_check_mode=True,
     )
@@ -256,6 +275,7 @@ def main():
                       for key, spec in params['services'].items()),
         files=dict((path, file_state(path)) for path in params['files']),
         ec2token=code,
+        modules=dict((name, importable(name)) for name in params['modules']),
         http=dict((item['name'], http_status(item['url'], item.get('ca_path'))) for item in params['http']),
         cpus=len(os.sched_getaffinity(0)),
     )

@@ -247,6 +247,17 @@ options:
   openrc:
     description: Path of an openrc file on the managed host whose C(OS_*) exports supply the credentials (the file is parsed, not run).
     type: path
+  identity_region:
+    description:
+      - A region whose identity endpoint of O(identity_interface) must exist (Heat's keystonemiddleware
+        looks Keystone up there). Only checked, never changed; a missing one fails before any write,
+        with RV(cause) V(identity_region).
+    type: str
+  identity_interface:
+    description: The interface of the identity endpoint O(identity_region) must have.
+    type: str
+    default: internal
+    choices: [public, internal, admin]
   validate_certs:
     description: Whether to verify Keystone's TLS certificate.
     type: bool
@@ -333,6 +344,14 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+cause:
+  description:
+    - On failure, what failed, for a caller to name its own inputs. V(credentials) (the admin credentials were
+      refused, or lack the rights), V(auth_url), V(unreachable), V(region), V(identity_region), V(domain),
+      V(project), V(specification) (the specification refers to a user, role or service that does not exist),
+      V(keystone) (Keystone refused a write).
+  returned: failed
+  type: str
 changes:
   description:
     - What was changed, one sentence per change (in check mode, what would be changed).
@@ -382,7 +401,6 @@ ids:
     services: {heat: 7e8f9001a2b3c4d5e6f708192a3b4c5d}
 '''
 
-import json
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 
@@ -460,6 +478,8 @@ def argument_spec():
             enabled=dict(type='bool'),
         )),
         update_password=dict(type='str', default='always', choices=['always', 'on_create'], no_log=False),
+        identity_region=dict(type='str'),
+        identity_interface=dict(type='str', default='internal', choices=['public', 'internal', 'admin']),
     )
     return spec
 
@@ -481,47 +501,6 @@ def _updates(current, wanted, fields):
         if value is not None and not _same(current.get(field), value):
             out[field] = value
     return out
-
-
-def _scalar(value):
-    if value is None:
-        return 'null'
-    if isinstance(value, bool):
-        return 'true' if value else 'false'
-    if isinstance(value, (int, float)):
-        return str(value)
-    text = str(value)
-    try:
-        float(text)
-        numeric = True
-    except ValueError:
-        numeric = False
-    plain = (text and text.strip() == text and not numeric
-             and text.lower() not in ('null', 'true', 'false', 'yes', 'no', 'on', 'off', 'y', 'n', '~')
-             and text[0] not in '-?:,[]{}#&*!|>\'"%@`' and not text.endswith(':')
-             and ': ' not in text and ' #' not in text and '\n' not in text and '\t' not in text)
-    return text if plain else json.dumps(text)
-
-
-def to_yamlish(data, indent=0):
-    """Render nested dicts/lists of scalars as YAML text (for diff output)."""
-    pad = '  ' * indent
-    lines = []
-    if isinstance(data, dict):
-        for key, value in data.items():
-            if isinstance(value, (dict, list)) and value:
-                lines.append('%s%s:' % (pad, _scalar(key)))
-                lines.append(to_yamlish(value, indent + 1))
-            else:
-                lines.append('%s%s: %s' % (pad, _scalar(key), _scalar(value) if value not in ({}, []) else value))
-    elif isinstance(data, list):
-        for item in data:
-            if isinstance(item, dict) and item:
-                block = to_yamlish(item, indent + 1).lstrip(' ')
-                lines.append('%s- %s' % (pad, block))
-            else:
-                lines.append('%s- %s' % (pad, _scalar(item)))
-    return '\n'.join(lines)
 
 
 def _is_unsent(exc):
@@ -563,18 +542,18 @@ class KeystoneRegistration(object):
             self.fail('Keystone at %s refused to %s (403 Forbidden) for user %s: these credentials lack the '
                       'rights to manage identity objects; use an admin account (admin role on project %s): %s'
                       % (self.creds['auth_url'], what, self.creds['username'], self.creds['project_name'],
-                         exc))
+                         exc), cause='credentials')
         except ks_exc.Unauthorized as exc:
             self.fail('Keystone at %s rejected the token of user %s while trying to %s (401): %s'
-                      % (self.creds['auth_url'], self.creds['username'], what, exc))
+                      % (self.creds['auth_url'], self.creds['username'], what, exc), cause='credentials')
         except ks_exc.Conflict as exc:
             self.fail('Keystone refused to %s: it conflicts with an existing object (409; names may differ '
-                      'only in letter case, which the database treats as equal): %s' % (what, exc))
+                      'only in letter case, which the database treats as equal): %s' % (what, exc), cause='keystone')
         except ks_exc.HttpError as exc:
             self.fail('Keystone at %s failed to %s: HTTP %s: %s'
-                      % (self.creds['auth_url'], what, getattr(exc, 'http_status', '?'), exc))
+                      % (self.creds['auth_url'], what, getattr(exc, 'http_status', '?'), exc), cause='keystone')
         except ks_exc.ClientException as exc:
-            self.fail('could not %s at Keystone %s: %s' % (what, self.creds['auth_url'], exc))
+            self.fail('could not %s at Keystone %s: %s' % (what, self.creds['auth_url'], exc), cause='unreachable')
 
     def record(self, kind, identity, before, after):
         """Remember a change for diff mode (never with password values)."""
@@ -659,18 +638,19 @@ class KeystoneRegistration(object):
                 msg='authentication to Keystone at %s as %s failed: check the admin password/username/project '
                     '(user domain %s, project %s in domain %s)'
                     % (self.creds['auth_url'], self.creds['username'], self.creds['user_domain_name'],
-                       self.creds['project_name'], self.creds['project_domain_name']))
+                       self.creds['project_name'], self.creds['project_domain_name']), cause='credentials')
         except ks_exc.NotFound:
             self.module.fail_json(
                 msg='Keystone at %s answered 404 Not Found to the authentication request: auth_url must be the '
-                    'identity v3 URL, for example http://controller:5000/v3' % self.creds['auth_url'])
+                    'identity v3 URL, for example http://controller:5000/v3' % self.creds['auth_url'],
+                cause='auth_url')
         except ks_exc.HttpError as exc:
             self.module.fail_json(msg='authentication to Keystone at %s as %s failed: HTTP %s: %s'
                                       % (self.creds['auth_url'], self.creds['username'],
-                                         getattr(exc, 'http_status', '?'), exc))
+                                         getattr(exc, 'http_status', '?'), exc), cause='credentials')
         except ks_exc.ClientException as exc:
             self.module.fail_json(msg='authentication to Keystone at %s as %s failed: %s'
-                                      % (self.creds['auth_url'], self.creds['username'], exc))
+                                      % (self.creds['auth_url'], self.creds['username'], exc), cause='unreachable')
         # The identity API at auth_url itself: no catalog lookup, no version discovery.
         # keystoneauth authenticates at <auth_url>/v3 when auth_url lacks the version; so do we.
         endpoint = self.creds['auth_url'].rstrip('/')
@@ -712,13 +692,14 @@ class KeystoneRegistration(object):
         client = self.client
         # The lists first, side by side.
         reads = {'domains': ('list domains', client.domains.list)}
-        if spec['endpoints'] or self.params['region']:
+        identity_region = self.params['identity_region']
+        if spec['endpoints'] or self.params['region'] or identity_region:
             reads['regions'] = ('list regions', client.regions.list)
         if spec['roles'] or spec['role_assignments']:
             reads['roles'] = ('list roles', client.roles.list)
-        if spec['services'] or spec['endpoints']:
+        if spec['services'] or spec['endpoints'] or identity_region:
             reads['services'] = ('list services', client.services.list)
-        if spec['endpoints']:
+        if spec['endpoints'] or identity_region:
             reads['endpoints'] = ('list endpoints', client.endpoints.list)
         lists = dict((key, self._dicts(found)) for key, found in self._side_by_side(reads).items())
         self.regions = [r['id'] for r in lists['regions']] if 'regions' in lists else None
@@ -869,25 +850,25 @@ class KeystoneRegistration(object):
             label = 'role_assignments[%d]' % index
             if need_domain(a['user_domain'], label) and (a['user'], a['user_domain']) not in spec_users \
                     and not self.users.get((a['user'], self.existing_domain_id(a['user_domain']))):
-                errors.append("user '%s' in domain %s (%s) does not exist in Keystone and is not listed in "
-                              "`users`: add it to `users` or correct the name"
-                              % (a['user'], a['user_domain'], label))
+                errors.append(('specification', "user '%s' in domain %s (%s) does not exist in Keystone and is not "
+                               "listed in `users`: add it to `users` or correct the name"
+                               % (a['user'], a['user_domain'], label)))
             if a['role'] not in spec_roles and a['role'] not in self.roles:
-                errors.append("role '%s' (%s) does not exist in Keystone and is not listed in `roles`; existing "
-                              "roles: %s. Add it to `roles` or correct the name"
-                              % (a['role'], label, ', '.join(sorted(self.roles)) or 'none'))
+                errors.append(('specification', "role '%s' (%s) does not exist in Keystone and is not listed in "
+                               "`roles`; existing roles: %s. Add it to `roles` or correct the name"
+                               % (a['role'], label, ', '.join(sorted(self.roles)) or 'none')))
             if a.get('project'):
                 need_project(a['project'], a['project_domain'], label)
             else:
                 need_domain(a['domain'], label)
         for name, users in sorted(missing_domains.items()):
-            errors.append("domain '%s' (needed by %s) does not exist in Keystone and is not listed in `domains`; "
-                          "existing domains: %s. Add it to `domains` or correct the name"
-                          % (name, ', '.join(users), ', '.join(sorted(self.domains_by_name)) or 'none'))
+            errors.append(('domain', "domain '%s' (needed by %s) does not exist in Keystone and is not listed in "
+                           "`domains`; existing domains: %s. Add it to `domains` or correct the name"
+                           % (name, ', '.join(users), ', '.join(sorted(self.domains_by_name)) or 'none')))
         for (name, domain), users in sorted(missing_projects.items()):
-            errors.append("project '%s' in domain %s (needed by %s) does not exist in Keystone and is not listed "
-                          "in `projects`: add it to `projects` or correct the name"
-                          % (name, domain, ', '.join(users)))
+            errors.append(('project', "project '%s' in domain %s (needed by %s) does not exist in Keystone and is "
+                           "not listed in `projects`: add it to `projects` or correct the name"
+                           % (name, domain, ', '.join(users))))
         if self.regions is not None:
             wanted_regions = []
             if self.params['region']:
@@ -896,21 +877,42 @@ class KeystoneRegistration(object):
             for region in sorted(set(wanted_regions)):
                 if region not in self.regions:
                     alike = [r for r in self.regions if r.lower() == region.lower()]
-                    errors.append("region '%s' does not exist in Keystone; existing regions: %s%s"
-                                  % (region, ', '.join(sorted(self.regions)) or 'none',
-                                     " (region IDs are case-sensitive: use '%s' or create '%s')"
-                                     % (alike[0], region) if alike else ''))
+                    errors.append(('region', "region '%s' does not exist in Keystone; existing regions: %s%s"
+                                   % (region, ', '.join(sorted(self.regions)) or 'none',
+                                      " (region IDs are case-sensitive: use '%s' or create '%s')"
+                                      % (alike[0], region) if alike else '')))
         self.endpoint_services = []
         for index, e in enumerate(spec['endpoints']):
             found = self.resolve_service(e['service'])
             if found is None:
-                errors.append("service '%s' (endpoints[%d]) does not exist in Keystone and is not listed in "
-                              "`services` (looked up by name, then by type): add it to `services`"
-                              % (e['service'], index))
+                errors.append(('specification', "service '%s' (endpoints[%d]) does not exist in Keystone and is not "
+                               "listed in `services` (looked up by name, then by type): add it to `services`"
+                               % (e['service'], index)))
             elif isinstance(found, str):
-                errors.append('%s (endpoints[%d])' % (found, index))
+                errors.append(('specification', '%s (endpoints[%d])' % (found, index)))
             self.endpoint_services.append(found)
+        errors += self.identity_region_errors()
         return errors
+
+    def identity_region_errors(self):
+        """identity_region: an identity endpoint of identity_interface there (keystonemiddleware's lookup)."""
+        region, interface = self.params['identity_region'], self.params['identity_interface']
+        if not region:
+            return []
+        if region not in (self.regions or []):
+            return [('identity_region', "region '%s' (identity_region) does not exist in Keystone; existing regions: %s"
+                     % (region, ', '.join(sorted(self.regions or [])) or 'none'))]
+        identity = set(s['id'] for s in self.services if s.get('type') == 'identity')
+        found = dict()
+        for e in self.endpoints:
+            if e.get('service_id') in identity:
+                found.setdefault(e.get('region_id') or e.get('region'), set()).add(e.get('interface'))
+        if interface in found.get(region, ()):
+            return []
+        have = '; '.join('%s (%s)' % (r, ', '.join(sorted(i))) for r, i in sorted(found.items(), key=str)) or 'none'
+        return [('identity_region', "Keystone's catalog has no %s identity endpoint in region %s (identity_region), "
+                 "where Heat's keystonemiddleware looks Keystone up: every Heat API call would answer 500 "
+                 "EndpointNotFound. Identity endpoints exist in: %s" % (interface, region, have))]
 
     # ------------------------------------------------------------ apply
 
@@ -1261,7 +1263,7 @@ class KeystoneRegistration(object):
         self.read()
         errors = self.validate()
         if errors:
-            self.fail('%s. Nothing was changed.' % '; '.join(errors))
+            self.fail('%s. Nothing was changed.' % '; '.join(text for cause, text in errors), cause=errors[0][0])
         self.apply_domains()
         self.apply_projects()
         self.apply_roles()
@@ -1271,8 +1273,12 @@ class KeystoneRegistration(object):
         self.apply_endpoints()
         result = dict(changed=bool(self.changes), changes=self.changes, ids=self.ids)
         if self.module._diff:
-            result['diff'] = dict(before=to_yamlish(self.before) + '\n' if self.before else '',
-                                  after=to_yamlish(self.after) + '\n' if self.after else '')
+            # PyYAML comes with the Keystone client (oslo.config needs it).
+            import yaml
+            result['diff'] = dict(before=yaml.safe_dump(self.before, default_flow_style=False, sort_keys=False)
+                                  if self.before else '',
+                                  after=yaml.safe_dump(self.after, default_flow_style=False, sort_keys=False)
+                                  if self.after else '')
         self.module.exit_json(**result)
 
 

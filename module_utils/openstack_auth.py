@@ -209,6 +209,7 @@ def with_retries(module, func, what, sleep=None, transient=None, hint=None):
                 raise
             if attempt >= retries:
                 module.fail_json(msg='%s is unreachable or failing after %d attempts: %s%s'
-                                     % (what, attempt + 1, exc, ' (%s)' % hint if hint else ''))
+                                     % (what, attempt + 1, exc, ' (%s)' % hint if hint else ''),
+                                 cause='unreachable')
             sleep(min(delay * (2 ** attempt), 30))
             attempt += 1

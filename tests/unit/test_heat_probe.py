@@ -194,3 +194,9 @@ def test_malformed_input_is_named(module_args, commands, args, cause):
     with pytest.raises(AnsibleFailJson) as fail:
         mod.main()
     assert cause in fail.value.args[0]['msg']
+
+
+def test_python_modules_found_or_not(probe, commands):
+    commands({})
+    assert probe(modules=['json', 'no_such_module_here', 'os.path'])['modules'] == {
+        'json': True, 'no_such_module_here': False, 'os.path': True}

@@ -1123,14 +1123,6 @@ def test_passwords_are_no_log_options():
     assert spec['auth']['options']['password']['no_log'] is True
 
 
-def test_to_yamlish_quotes_what_yaml_would_misread():
-    text = keystone_registration.to_yamlish({'a': [{'url': 'http://x/%(t)s', 'enabled': False, 'n': None},
-                                                   'yes'], 'b': 'plain'})
-    yaml = pytest.importorskip('yaml')
-    assert yaml.safe_load(text) == {'a': [{'url': 'http://x/%(t)s', 'enabled': False, 'n': None}, 'yes'],
-                                    'b': 'plain'}
-
-
 # --------------------------------------------------------------------------- referenced, not listed
 
 def test_existing_project_referenced_but_not_listed_is_used_and_not_shaped(run, keystone):
@@ -1157,3 +1149,35 @@ def test_missing_unlisted_project_fails_naming_it_before_any_write(run, keystone
         "does not exist in Keystone and is not listed in `projects`")
     assert keystone.writes == []
     assert keystone.count('projects', name='service') == 0
+
+
+def test_the_identity_region_is_checked_before_any_write(run, keystone):
+    # The lab's RegionTwo: a region without identity endpoints.
+    keystone.add('regions', {'id': 'RegionTwo', 'description': '', 'parent_region_id': None})
+    result = run(heat_spec(identity_region='RegionTwo'), fail=True)
+    assert result['cause'] == 'identity_region'
+    assert ("no internal identity endpoint in region RegionTwo (identity_region)" in result['msg']
+            and 'Identity endpoints exist in: RegionOne (admin, internal, public)' in result['msg']), result['msg']
+    assert run.writes == []
+    result = run(heat_spec(identity_region='RegionNine'), fail=True)
+    assert result['cause'] == 'identity_region' and "region 'RegionNine' (identity_region) does not exist" in result['msg']
+    assert run(heat_spec(identity_region='RegionOne'))['changed'] is True
+
+
+@pytest.mark.parametrize('spec, auth, cause', [
+    ({}, {'password': 'wrong'}, 'credentials'),
+    ({'region': 'RegionNine'}, {}, 'region'),
+    ({'projects': [], 'users': [dict(heat_spec()['users'][0], default_project='servcie'), heat_spec()['users'][1]]},
+     {}, 'project'),
+    ({'role_assignments': [{'user': 'nobody', 'user_domain': 'Default', 'role': 'admin', 'project': 'service',
+                            'project_domain': 'Default'}]}, {}, 'specification'),
+])
+def test_each_failure_says_its_cause(run, keystone, spec, auth, cause):
+    result = run(dict(heat_spec(**spec), auth=admin_auth(**auth)), fail=True)
+    assert result['cause'] == cause, result['msg']
+    assert run.writes == []
+
+
+def test_unreachable_keystone_says_so(run, keystone, sleeps):
+    keystone.down = -1
+    assert run(heat_spec(), fail=True)['cause'] == 'unreachable'
