@@ -70,10 +70,12 @@ def test_packages_follow_the_os_family(family, packages):
 
 
 def test_eventlet_listeners_are_configured_for_rhel():
-    # RHEL runs heat-api as an eventlet server that reads bind_host/bind_port;
-    # Debian's uwsgi listen line is written only on Debian (tasks/config.yml).
-    conf = render('RedHat', '{{ _heat_conf }}', heat_bind_host='192.0.2.5', heat_api_port=8104)
-    assert conf['heat_api'] == {'bind_host': '192.0.2.5', 'bind_port': '8104', 'cert_file': None, 'key_file': None}
+    # RHEL runs heat-api as an eventlet server that reads bind_host/bind_port
+    # and workers; Debian's uwsgi line is written only on Debian (tasks/config.yml).
+    conf = render('RedHat', '{{ _heat_conf }}', heat_bind_host='192.0.2.5', heat_api_port=8104, heat_api_processes=3)
+    assert conf['heat_api'] == {'bind_host': '192.0.2.5', 'bind_port': '8104', 'cert_file': None, 'key_file': None,
+                                'workers': '3'}
+    assert conf['heat_api_cfn']['workers'] == '3'
     conf = render('RedHat', '{{ _heat_conf }}', **TLS)
     assert conf['heat_api']['cert_file'] == '/etc/heat/ssl/public/heat.crt'
     assert conf['heat_api_cfn']['key_file'] == '/etc/heat/ssl/private/heat.pem'
@@ -127,10 +129,15 @@ def test_endpoints_and_metadata_urls_take_the_scheme_of_their_interface():
 
 
 def test_tls_listeners_keep_https_when_the_listen_address_is_overridden():
-    listen = render('Debian', '{{ _heat_uwsgi_listen }}', heat_bind_host='192.0.2.5', **TLS)
+    listen = render('Debian', '{{ _heat_uwsgi_args }}', heat_bind_host='192.0.2.5', **TLS)
     assert listen['api']['line'] == ('DAEMON_ARGS="--https-socket 192.0.2.5:8004,/etc/heat/ssl/public/heat.crt,'
-                                     '/etc/heat/ssl/private/heat.pem --ini /etc/heat/heat-api-uwsgi.ini"')
-    assert render('Debian', '{{ _heat_uwsgi_listen.cfn.line }}', **TLS) == ''  # the init script's own https
+                                     '/etc/heat/ssl/private/heat.pem --ini /etc/heat/heat-api-uwsgi.ini --processes 2"')
+    # All addresses, as the init script builds it, and the processes after the ini (which says 8).
+    assert render('Debian', '{{ _heat_uwsgi_args.cfn.line }}', heat_api_processes=3, **TLS) == (
+        'DAEMON_ARGS="--https-socket :8000,/etc/heat/ssl/public/heat.crt,/etc/heat/ssl/private/heat.pem'
+        ' --ini /etc/heat/heat-api-cfn-uwsgi.ini --processes 3"')
+    assert render('Debian', '{{ _heat_uwsgi_args.api.line }}') == (
+        'DAEMON_ARGS="--http-socket :8004 --ini /etc/heat/heat-api-uwsgi.ini --processes 2"')
     probe = render('Debian', '{{ _heat_probe_scheme }}://{{ _heat_probe_url_host }}', heat_tls_probe_host='c1.example', **TLS)
     assert probe == 'https://c1.example'
 
