@@ -634,9 +634,10 @@ class KeystoneRegistration(object):
             with_retries(self.module, lambda: self.session.auth.get_access(self.session), self.where,
                          hint='check that Keystone is running and that auth_url is right')
         except ks_exc.Unauthorized:
+            # Worded as heat_preflight words it: the role's checks say the same either way.
             self.module.fail_json(
-                msg='authentication to Keystone at %s as %s failed: check the admin password/username/project '
-                    '(user domain %s, project %s in domain %s)'
+                msg='Keystone at %s refused the credentials of user %s (domain %s) on project %s (domain %s): '
+                    'HTTP 401: check the admin password, username and project'
                     % (self.creds['auth_url'], self.creds['username'], self.creds['user_domain_name'],
                        self.creds['project_name'], self.creds['project_domain_name']), cause='credentials')
         except ks_exc.NotFound:

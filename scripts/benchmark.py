@@ -45,6 +45,12 @@ While one tool is measured the other container is paused. The report starts
 with a table of both tools' figures and their ratios (puppet / this project,
 medians). --image chooses the lab image of both containers.
 
+With --controllers N (issue 17) it then also measures the no-op on N
+controllers: N-1 more containers (bench-controller2 ...) run Heat only and
+reach the first one's MariaDB, RabbitMQ and Keystone through the name
+`controller`; they are converged (not measured), then site.yml --skip-tags
+verify runs --repeat times on all N.
+
 With --rolling it measures the several-controllers lab instead (issue 12):
 molecule's `multinode` scenario is created, prepared and converged (infra,
 lb with haproxy and TLS, controller1 and controller2), then
@@ -98,7 +104,8 @@ PLAYBOOK_TIMEOUT = 3600
 
 # Where each task comes from decides its phase (paths relative to ROOT).
 PHASES = [
-    ('validation and facts', ['roles/heat/tasks/validate.yml', 'playbooks/heat.yml']),
+    ('validation and facts', ['roles/heat/tasks/validate.yml', 'roles/heat/tasks/probe.yml',
+                              'roles/heat/tasks/encryption_key.yml', 'playbooks/heat.yml']),
     ('packages', ['roles/heat/tasks/install.yml']),
     ('database', ['roles/heat/tasks/database.yml']),
     ('heat.conf', ['roles/heat/tasks/config.yml']),
@@ -114,13 +121,19 @@ OUTSIDE_TASKS = 'outside tasks (Ansible start-up, between tasks)'
 STARTUP_FILES = ['roles/heat/handlers/main.yml', 'roles/heat/tasks/restart.yml', 'roles/heat/tasks/ready.yml']
 
 # The single tasks issue 7 sets a no-op target for: (file, task name, target s).
+# The Keystone registration is planned (check mode) in validate.yml; keystone.yml
+# writes only when the plan found something to do (skipped on a no-op).
 HEAT_CONF_TASK = ('roles/heat/tasks/config.yml', 'Configure heat.conf', 1.0)
-KEYSTONE_TASK = ('roles/heat/tasks/keystone.yml', 'Register the Orchestration service in Keystone', 2.0)
-KEYSTONE_PROBE_TASK = ('roles/heat/tasks/validate.yml',
-                       'Check Keystone, its regions and the projects Heat uses, with the admin credentials', None)
+KEYSTONE_TASK = ('roles/heat/tasks/validate.yml', 'Check Keystone with the admin credentials, and plan the registration',
+                 2.0)
+KEYSTONE_PROBE_TASK = ('roles/heat/tasks/keystone.yml', 'Register the Orchestration service in Keystone', None)
 
 TARGET_NOOP_SECONDS = 15.0
 TARGET_FRESH_SECONDS = 180.0
+# Issue 17: the no-op floor, against puppet-heat, and on several controllers.
+TARGET_FLOOR_SECONDS = 4.0
+TARGET_PEER_RATIO = 10.0
+TARGET_MULTI_RATIO = 1.5
 
 
 # --- Small helpers -------------------------------------------------------------
@@ -180,6 +193,7 @@ def machine_info():
             break
     running = run(['podman', 'ps', '--format', '{{.Names}}'], check=False).stdout.split()
     return {
+        'cpu_reference_seconds': cpu_reference_seconds(),
         'nproc': len(os.sched_getaffinity(0)),
         'memory_gib': round(mem_kib / 1024 / 1024, 1),
         'cpu_model': cpu_model,
@@ -187,6 +201,17 @@ def machine_info():
         'load_average_at_start': [round(x, 2) for x in os.getloadavg()],
         'containers_running_at_start': running,
     }
+
+
+def cpu_reference_seconds():
+    """Median of 3 runs of a fixed pure-Python loop: how fast this machine was that day.
+
+    The lab's figures follow the host's speed (a shared 2-vCPU machine): the
+    same commit measured 8 s and 12 s on one afternoon. Comparing this figure
+    tells whether two reports were measured on an equally fast machine.
+    """
+    code = 'import time; t = time.perf_counter(); sum(i * i for i in range(10 ** 7)); print(time.perf_counter() - t)'
+    return round(statistics.median(float(run([sys.executable, '-c', code]).stdout) for _ in range(3)), 2)
 
 
 def software_info():
@@ -227,12 +252,12 @@ def ensure_image():
                        env=dict(os.environ, HEAT_LAB_SUITE=suite, HEAT_LAB_IMAGE=IMAGE))
 
 
-def create_container(name):
+def create_container(name, hostname='controller', extra=()):
     """A new lab controller, with molecule.yml's options; waits for systemd."""
-    run(['podman', 'run', '--detach', '--name', name, '--hostname', 'controller',
+    run(['podman', 'run', '--detach', '--name', name, '--hostname', hostname,
          '--label', LABEL, '--systemd', 'always',
-         '--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=30000:30000',
-         IMAGE, '/sbin/init'])
+         '--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=30000:30000']
+        + list(extra) + [IMAGE, '/sbin/init'])
     # "degraded" is fine (units that make no sense in a container).
     in_container(name, 'systemctl is-system-running --wait >/dev/null || true', timeout=300)
 
@@ -317,7 +342,9 @@ def enable_ssh(name, directory):
         run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'heat-benchmark', '-f', str(key)])
     if not package_installed(name, 'openssh-server'):
         log('installing openssh-server in %s (not measured)' % name)
-        in_container(name, 'DEBIAN_FRONTEND=noninteractive apt-get install --yes --quiet openssh-server >/dev/null',
+        # The lab image's package lists may be empty (a new container, not prepared).
+        in_container(name, 'export DEBIAN_FRONTEND=noninteractive; apt-get install --yes --quiet openssh-server '
+                     '>/dev/null 2>&1 || { apt-get update -qq && apt-get install --yes --quiet openssh-server >/dev/null; }',
                      timeout=900)
     public = (Path(directory) / 'id_ed25519.pub').read_text().strip()
     in_container(name, 'install -d -m 0700 /root/.ssh && printf "%%s\\n" %s > /root/.ssh/authorized_keys && '
@@ -337,11 +364,12 @@ def enable_ssh(name, directory):
 PODMAN_CONNECTION = {'ansible_connection': 'containers.podman.podman'}
 
 
-def write_inventory(directory, name, connection):
-    """Inventory: group controller with the container, and the lab's group_vars."""
-    host = dict(connection, ansible_python_interpreter='/usr/bin/python3')
-    path = Path(directory) / 'hosts.yml'
-    path.write_text(yaml.safe_dump({'controller': {'hosts': {name: host}}}, default_flow_style=False))
+def write_inventory(directory, name, connection, more=None, file_name='hosts.yml'):
+    """Inventory: group controller with the container (and `more`: {name: connection}), and the lab's group_vars."""
+    hosts = dict((host, dict(conn, ansible_python_interpreter='/usr/bin/python3'))
+                 for host, conn in [(name, connection)] + list((more or {}).items()))
+    path = Path(directory) / file_name
+    path.write_text(yaml.safe_dump({'controller': {'hosts': hosts}}, default_flow_style=False))
     group_vars = Path(directory) / 'group_vars'
     if not group_vars.exists():
         group_vars.symlink_to(ROOT / 'inventory' / 'lab' / 'group_vars')
@@ -579,6 +607,29 @@ def targets(results):
             'target': '%s: under %.0f s' % (label, figure['target_seconds']),
             'measured': '%s median' % seconds(median),
             'met': median is not None and median < figure['target_seconds'],
+        })
+    checks.append({
+        'target': 'Issue 17: no-op re-run of site.yml --skip-tags verify at most %.0f s' % TARGET_FLOOR_SECONDS,
+        'measured': '%s median' % seconds(noop['wall']['median']),
+        'met': noop['wall']['median'] <= TARGET_FLOOR_SECONDS,
+    })
+    multi = results.get('noop_multi')
+    if multi:
+        checks.append({
+            'target': 'Issue 17: the no-op on %d controllers at most %.1fx the one on one' % (
+                multi['controllers'], TARGET_MULTI_RATIO),
+            'measured': '%s median, %.2fx' % (seconds(multi['wall']['median']),
+                                              multi['wall']['median'] / noop['wall']['median']),
+            'met': multi['wall']['median'] <= TARGET_MULTI_RATIO * noop['wall']['median'] and not any(multi['changed']),
+        })
+    peer = results.get('peer')
+    if peer:
+        factor = peer['noop']['wall']['median'] / noop['wall']['median']
+        checks.append({
+            'target': 'Issue 17: the no-op at least %.0fx faster than puppet-heat\'s, same run' % TARGET_PEER_RATIO,
+            'measured': '%.1fx (%s against %s)' % (factor, seconds(noop['wall']['median']),
+                                                   seconds(peer['noop']['wall']['median'])),
+            'met': factor >= TARGET_PEER_RATIO,
         })
     fresh = results.get('fresh_converge')
     if fresh:
@@ -848,11 +899,13 @@ def header_lines(results):
         '### Benchmark (`%s`)' % results['command'],
         '',
         'Measured %s on %s CPUs (%s), %s GiB RAM, load average %s at start (%s at the end), '
-        '%d podman containers running; %s, commit %s.' % (
+        '%d podman containers running; CPU reference loop %s s at start (%s s at the end; lower is a faster '
+        'machine); %s, commit %s.' % (
             results['date'], machine['nproc'], machine['cpu_model'], machine['memory_gib'],
             ' '.join(str(x) for x in machine['load_average_at_start']),
             ' '.join(str(x) for x in machine.get('load_average_at_end', [])),
-            len(machine['containers_running_at_start']), results['software']['ansible'],
+            len(machine['containers_running_at_start']), machine.get('cpu_reference_seconds', '-'),
+            machine.get('cpu_reference_seconds_at_end', '-'), results['software']['ansible'],
             results['software']['commit']),
         '',
     ]
@@ -876,7 +929,7 @@ def header_lines(results):
 
 
 def targets_table(results):
-    lines = ['| Target (issue 7) | Measured | Met |', '| --- | --- | --- |']
+    lines = ['| Target (issues 7 and 17) | Measured | Met |', '| --- | --- | --- |']
     for check in results['targets']:
         lines.append('| %s | %s | %s |' % (check['target'], check['measured'], 'yes' if check['met'] else '**no**'))
     return lines
@@ -898,6 +951,12 @@ def runs_table(results):
         lines.append('| %s (x%d) | %s | %s | %s | %s |' % (
             label, len(block['runs']), spread_text(block['wall']), executed, invocations,
             ', '.join(str(c) for c in block['changed'])))
+    multi = results.get('noop_multi')
+    if multi:
+        executed, invocations = counts_text(multi['runs'])
+        lines.append('| No-op re-run on %d controllers, `site.yml --skip-tags verify` (x%d) | %s | %s | %s | %s |' % (
+            multi['controllers'], len(multi['runs']), spread_text(multi['wall']), executed, invocations,
+            ', '.join(str(c) for c in multi['changed'])))
     return lines
 
 
@@ -955,6 +1014,9 @@ def parse_args():
     parser.add_argument('--image', default=IMAGE,
                         help='lab image of the containers (default: %s; localhost/heat-lab-debian12:latest '
                              'for Debian 12)' % IMAGE)
+    parser.add_argument('--controllers', type=int, default=1,
+                        help='also measure the no-op on this many controllers: the first, and as many more '
+                             'containers (Heat only, sharing its MariaDB, RabbitMQ and Keystone); default 1')
     parser.add_argument('--rolling', action='store_true',
                         help='measure the rolling re-run of the multinode lab under the prober\'s load instead')
     parser.add_argument('--output', type=Path, default=ROOT / 'benchmark' / 'results' / 'latest.json',
@@ -964,6 +1026,8 @@ def parse_args():
         args.output = args.output.with_name('rolling.json')
     if args.repeat < 1:
         parser.error('--repeat must be at least 1')
+    if args.controllers < 1 or (args.controllers > 1 and (args.rolling or args.connection != 'ssh')):
+        parser.error('--controllers must be at least 1, and more than 1 only over SSH, without --rolling')
     if args.peer and (args.rolling or args.connection != 'ssh'):
         parser.error('--peer measures over SSH, on one controller: not with --rolling or --connection podman')
     if args.peer and args.peer_container == args.container:
@@ -1038,7 +1102,43 @@ def measure(args, inventory, logs, results):
         lambda i: ['site.yml', '--skip-tags', 'verify', '-e', debug_override(first if i % 2 == 0 else not first)],
         args.repeat, inventory, logs)
     results['noop_task_seconds'] = noop_task_times(results['noop_skip_verify']['runs'])
-    results['targets'] = targets(results)
+    if args.controllers > 1:
+        results['noop_multi'] = measure_multi(args, inventory, logs)
+
+
+def extra_names(args):
+    return ['%s%d' % (args.container, index) for index in range(2, args.controllers + 1)]
+
+
+def measure_multi(args, inventory, logs):
+    """--controllers N: N-1 more controllers beside the first, converged, then the no-op on all N.
+
+    Each new container runs Heat only: it reaches the first one's MariaDB,
+    RabbitMQ and Keystone through the name `controller` (--add-host), as the
+    lab inventory's URLs say, over the default podman network. They get the
+    same SSH set-up as the first; their converge is not measured.
+    """
+    address = container_address(args.container)
+    directory = inventory.parent
+    more = {}
+    for index, name in enumerate(extra_names(args), start=2):
+        if container_exists(name):
+            if not created_by_benchmark(name):
+                raise SystemExit('benchmark: container %s exists and was not created by the benchmark' % name)
+        else:
+            log('creating container %s (controller%d, Heat only)' % (name, index))
+            create_container(name, hostname='controller%d' % index, extra=['--add-host', 'controller:%s' % address])
+        more[name] = enable_ssh(name, directory)
+    connection = yaml.safe_load(inventory.read_text())['controller']['hosts'][args.container]
+    connection.pop('ansible_python_interpreter', None)
+    multi = write_inventory(directory, args.container, connection, more=more, file_name='hosts-multi.yml')
+    log('converging the %d controllers (site.yml --skip-tags verify, not measured)' % args.controllers)
+    converge = run_playbook('multi-converge', ['site.yml', '--skip-tags', 'verify'], multi, logs)
+    block = measure_reruns('noop-%d-controllers' % args.controllers, lambda i: ['site.yml', '--skip-tags', 'verify'],
+                           args.repeat, multi, logs)
+    block['controllers'] = args.controllers
+    block['converge_seconds'] = converge['wall_seconds']
+    return block
 
 
 def molecule(action, logs, env=None):
@@ -1167,6 +1267,7 @@ def main():
                 pause(args.container, True)
                 pause(args.peer_container, False)
                 results['peer'] = measure_peer(args, peer_connection, logs)
+            results['targets'] = targets(results)
         finally:
             if args.peer:
                 for name in (args.container, args.peer_container):
@@ -1174,8 +1275,11 @@ def main():
                         pause(name, False)
                 clean_up(args, args.peer_container)
             clean_up(args)
+            for name in extra_names(args):
+                clean_up(args, name)
 
     results['machine']['load_average_at_end'] = [round(x, 2) for x in os.getloadavg()]
+    results['machine']['cpu_reference_seconds_at_end'] = cpu_reference_seconds()
     args.output.write_text(json.dumps(results, indent=2) + '\n')
     print()
     print(markdown(results))

@@ -951,8 +951,9 @@ def test_briefly_unreachable_keystone_is_retried(run, keystone, sleeps):
 
 def test_bad_admin_credentials(run, keystone):
     result = run(dict(heat_spec(), auth=admin_auth(password='wrong')), fail=True)
-    assert result['msg'].startswith('authentication to Keystone at %s as admin failed: check the admin '
-                                    'password/username/project' % AUTH_URL)
+    assert result['msg'] == ('Keystone at %s refused the credentials of user admin (domain Default) on project admin '
+                             '(domain Default): HTTP 401: check the admin password, username and project' % AUTH_URL)
+    assert result['cause'] == 'credentials'
     assert keystone.writes == []
 
 

@@ -182,3 +182,8 @@ def test_a_restart_drains_only_an_api_that_has_peers(hosts, pending, drain):
 ])
 def test_the_checks_read_only_a_messaging_ca_file_already_on_the_controller(extra, present):
     assert render('Debian', '{{ _heat_messaging_ca_file_present }}', **extra) == present
+
+
+@pytest.mark.parametrize('timeout, retries', [(60, 5), (6, 2), (1, 1), (0, 0), (120, 7)])
+def test_keystone_retries_wait_about_heat_keystone_wait_timeout(timeout, retries):
+    assert int(render('Debian', '{{ _heat_keystone_retries }}', heat_keystone_wait_timeout=timeout)) == retries
