@@ -645,6 +645,8 @@ class KeystoneRegistration(object):
                 msg='Keystone at %s answered 404 Not Found to the authentication request: auth_url must be the '
                     'identity v3 URL, for example http://controller:5000/v3' % self.creds['auth_url'],
                 cause='auth_url')
+        except ks_exc.SSLError as exc:
+            self.module.fail_json(msg='TLS with Keystone at %s failed: %s' % (self.creds['auth_url'], exc), cause='tls')
         except ks_exc.HttpError as exc:
             self.module.fail_json(msg='authentication to Keystone at %s as %s failed: HTTP %s: %s'
                                       % (self.creds['auth_url'], self.creds['username'],

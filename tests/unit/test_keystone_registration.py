@@ -52,6 +52,7 @@ class FakeKeystone(object):
         self.log = []            # (method, path, query dict, body)
         self.auth_bodies = []    # bodies of POST /v3/auth/tokens
         self.down = 0            # >0: that many requests fail to connect; -1: always
+        self.untrusted = False   # True: every request fails TLS verification
         self.inherited = set()   # (user_id, role_id, 'domain', domain_id) inherited to projects
         self.inject = {}         # (method, path) -> list of statuses to answer instead, once each
         self.forbidden = False   # admin lacks rights: every API call answers 403
@@ -102,6 +103,8 @@ class FakeKeystone(object):
     # -- transport
 
     def send(self, request):
+        if self.untrusted:
+            raise requests.exceptions.SSLError('[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed')
         if self.down:
             self.down -= 1 if self.down > 0 else 0
             raise requests.exceptions.ConnectionError('[Errno 111] Connection refused')
@@ -1182,3 +1185,11 @@ def test_each_failure_says_its_cause(run, keystone, spec, auth, cause):
 def test_unreachable_keystone_says_so(run, keystone, sleeps):
     keystone.down = -1
     assert run(heat_spec(), fail=True)['cause'] == 'unreachable'
+
+
+def test_an_untrusted_certificate_says_tls_at_once(run, keystone, sleeps):
+    keystone.untrusted = True
+    result = run(heat_spec(), fail=True)
+    assert result['cause'] == 'tls' and sleeps == []
+    assert result['msg'].startswith('TLS with Keystone at %s failed: ' % AUTH_URL)
+    assert 'certificate verify failed' in result['msg']
