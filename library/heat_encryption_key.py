@@ -76,23 +76,12 @@ reencrypted:
   sample: {user_creds: 2, resource_data: 1, raw_template: 0, resource_properties_data: 0}
 '''
 
-import hmac
 import json
-import os
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.heat_config import compare_key
 
 TABLES = ('user_creds', 'resource_data', 'raw_template', 'resource_properties_data')
-
-
-def read_config(path):
-    """auth_encryption_key and [database] connection, as Heat reads them."""
-    from oslo_config import cfg
-    conf = cfg.ConfigOpts()
-    conf.register_opts([cfg.StrOpt('auth_encryption_key')])
-    conf.register_opts([cfg.StrOpt('connection', secret=True)], group='database')
-    conf(args=[], project='heat', default_config_files=[path], default_config_dirs=[])
-    return conf.auth_encryption_key, conf.database.connection
 
 
 class Recrypt:
@@ -188,14 +177,10 @@ def main():
     )
     key, path = module.params['key'], module.params['config']
     result = dict(changed=False, deployed=False, matches=False, reencrypted=dict.fromkeys(TABLES, 0))
-    if not os.path.exists(path):
-        module.exit_json(**result)
     try:
-        old, connection = read_config(path)
-    except Exception as exc:
-        module.fail_json(msg='config: cannot read %s with oslo.config: %s' % (path, exc), **result)
-    result['deployed'] = bool(old)
-    result['matches'] = bool(old) and hmac.compare_digest(old.encode('utf-8'), key.encode('utf-8'))
+        result['deployed'], result['matches'], old, connection = compare_key(path, key)
+    except ValueError as exc:
+        module.fail_json(msg='config: %s' % exc, **result)
     if not module.params['reencrypt'] or not old or result['matches']:
         module.exit_json(**result)
 

@@ -142,11 +142,19 @@ options:
         type: int
         default: 3306
       timeout:
-        description: Seconds to wait for the port to answer.
+        description: Seconds to wait for the port (and O(database.socket)) to answer.
         type: float
         default: 60
+      socket:
+        description:
+          - The server's Unix socket on this host, which the caller's database tasks log in through;
+            waited for, within the same O(database.timeout), once the port answered.
+        type: path
   messaging:
-    description: The brokers to log in to. Run it on every host that will run Heat.
+    description:
+      - The brokers to log in to. Run it on every host that will run Heat.
+      - With O(database) too, both are checked and both are reported (RV(database), RV(messaging)),
+        so that a caller can name them in its own order.
     type: dict
     suboptions:
       hosts:
@@ -212,7 +220,8 @@ cause:
     - On failure, what failed. V(parameters) for invalid options; V(tls_url) for O(tls_urls); V(unreachable), V(tls), V(auth_url),
       V(credentials), V(region), V(keystone_region), V(domain), V(project) for O(keystone);
       V(unreachable), V(tls), V(protocol), V(credentials), V(vhost), V(refused) for O(messaging);
-      V(database) for O(database).
+      V(database) and V(socket) for O(database). With O(database) and O(messaging), the cause of the first
+      failure, the database's first.
   returned: failed
   type: str
 keystone:
@@ -240,10 +249,12 @@ tls_urls:
   type: list
   elements: str
 database:
-  description: The database server reached, and the seconds it took to answer.
-  returned: when O(database) is given and it answered
+  description:
+    - The database server, whether it answered (C(ok)), and the seconds it took (C(seconds)), or why not
+      (C(cause), C(msg)). C(socket) is the socket found, when O(database.socket) is given.
+  returned: when O(database) is given
   type: dict
-  sample: {host: controller, port: 3306, seconds: 0.0}
+  sample: {host: controller, port: 3306, ok: true, seconds: 0.0}
 messaging:
   description: One entry per broker host.
   returned: when O(messaging) is given
@@ -698,19 +709,31 @@ def check_messaging(opts, connect=socket.create_connection, ca_file=None):
     return results, failures
 
 
-def check_database(opts, connect=socket.create_connection, sleep=time.sleep, clock=time.monotonic):
-    """Wait until the database port accepts a connection (as wait_for would), up to opts['timeout']."""
+def check_database(opts, connect=socket.create_connection, sleep=time.sleep, clock=time.monotonic,
+                   is_socket=lambda path: os.path.exists(path)):
+    """Wait until the database port accepts a connection (as wait_for would), then until
+    opts['socket'] exists when given, all within opts['timeout']."""
     start = clock()
     while True:
         remaining = opts['timeout'] - (clock() - start)
         try:
             connect((opts['host'], opts['port']), timeout=max(1.0, min(5.0, remaining))).close()
-            return dict(host=opts['host'], port=opts['port'], seconds=round(clock() - start, 1))
+            break
         except OSError as exc:
             if clock() - start + 1 >= opts['timeout']:
                 raise CheckFailed('database', 'The database server %s:%d did not answer within %g s: %s'
                                   % (opts['host'], opts['port'], opts['timeout'], exc))
         sleep(1)
+    result = dict(host=opts['host'], port=opts['port'])
+    if opts.get('socket'):
+        while not is_socket(opts['socket']):
+            if clock() - start + 1 >= opts['timeout']:
+                raise CheckFailed('socket', 'No database socket %s on this host within %g s, although %s:%d answers'
+                                  % (opts['socket'], opts['timeout'], opts['host'], opts['port']))
+            sleep(1)
+        result['socket'] = opts['socket']
+    result['seconds'] = round(clock() - start, 1)
+    return result
 
 
 # ============================================================== module
@@ -732,6 +755,7 @@ def argument_spec():
             host=dict(type='str', required=True),
             port=dict(type='int', default=3306),
             timeout=dict(type='float', default=60),
+            socket=dict(type='path'),
         )),
         messaging=dict(type='dict', options=dict(
             hosts=dict(type='list', elements='str', required=True),
@@ -812,18 +836,29 @@ def main():
         if module.params['tls_urls']:
             cacert = ca_file or (module.params['auth'] or {}).get('cacert')
             result['tls_urls'] = check_tls_urls(module, module.params['tls_urls'], cacert)
-        if module.params['database']:
-            result['database'] = check_database(module.params['database'])
     except CheckFailed as exc:
         module.fail_json(msg=str(exc), cause=exc.cause, **result)
+    # The database and the brokers are both checked and both reported: the
+    # caller names a failure in the order it needs (e.g. the database before
+    # Keystone, which keeps its data there, and the brokers after it).
+    failures = []
+    database = module.params['database']
+    if database:
+        result['database'] = dict(host=database['host'], port=database['port'], ok=False)
+        try:
+            result['database'].update(check_database(database), ok=True)
+        except CheckFailed as exc:
+            result['database'].update(cause=exc.cause, msg=str(exc))
+            failures.append(exc)
     if module.params['messaging']:
         try:
-            result['messaging'], failures = check_messaging(module.params['messaging'], ca_file=ca_file)
+            result['messaging'], broker_failures = check_messaging(module.params['messaging'], ca_file=ca_file)
         except (ssl.SSLError, OSError) as exc:  # an unreadable messaging.ca_file
             module.fail_json(msg='messaging.ca_file %s: %s' % (module.params['messaging']['ca_file'], exc),
-                             cause='parameters')
-        if failures:
-            module.fail_json(msg='; '.join(str(f) for f in failures), cause=failures[0].cause, **result)
+                             cause='parameters', **result)
+        failures.extend(broker_failures)
+    if failures:
+        module.fail_json(msg='; '.join(str(f) for f in failures), cause=failures[0].cause, **result)
     module.exit_json(**result)
 
 

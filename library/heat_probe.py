@@ -23,6 +23,8 @@ description:
   - The number of CPUs this process may run on.
   - The HTTP status each of O(http) answers (one try, no retry: the role waits elsewhere).
   - Which of O(modules), Python modules, this host's Python can import (located, not imported).
+  - Whether O(config) sets an C(auth_encryption_key), and whether it is O(encryption_key), read with
+    oslo.config as Heat reads it; neither key is returned.
 version_added: "1.1.0"
 author:
   - Heat deployment project
@@ -60,6 +62,13 @@ options:
     type: list
     elements: dict
     default: []
+  encryption_key:
+    description: The encryption key heat.conf is to hold, compared with the deployed one (RV(encryption_key)).
+    type: str
+  config:
+    description: Heat's configuration file, for O(encryption_key).
+    type: path
+    default: /etc/heat/heat.conf
 attributes:
   check_mode:
     support: full
@@ -115,6 +124,13 @@ modules:
   returned: always
   type: dict
   sample: {keystoneclient: true}
+encryption_key:
+  description:
+    - C(deployed), whether O(config) exists and sets a key, and C(matches), whether that key is
+      O(encryption_key); null when O(encryption_key) is not given.
+  returned: always
+  type: dict
+  sample: {deployed: true, matches: true}
 cpus:
   description: The number of CPUs this process may run on (its affinity: a container's cpuset counts).
   returned: always
@@ -133,6 +149,7 @@ import urllib.error
 import urllib.request
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.heat_config import compare_key
 
 # What upstream's fix ("Use authentication with keystone ec2token api") adds.
 KEYSTONEAUTH_MARK = b"register_auth_conf_options(cfg.CONF, 'ec2authtoken')"
@@ -252,6 +269,8 @@ def main():
             files=dict(type='list', elements='path', default=[]),
             http=dict(type='list', elements='dict', default=[]),
             modules=dict(type='list', elements='str', default=[]),
+            encryption_key=dict(type='str', no_log=True),
+            config=dict(type='path', default='/etc/heat/heat.conf'),
         ),
         supports_check_mode=True,
     )
@@ -263,6 +282,13 @@ def main():
         if not item.get('name') or not item.get('url'):
             module.fail_json(msg='http: each entry needs a name and a url, got %s' % sorted(item))
 
+    key = None
+    if params['encryption_key'] is not None:
+        try:
+            deployed, matches = compare_key(params['config'], params['encryption_key'])[:2]
+        except ValueError as exc:
+            module.fail_json(msg='config: %s' % exc)
+        key = dict(deployed=deployed, matches=matches)
     code = ec2token()
     wanted = list(params['packages']) + ([params['version_package']] if params['version_package'] else [])
     installed = installed_versions(module, wanted)
@@ -277,6 +303,7 @@ def main():
         ec2token=code,
         modules=dict((name, importable(name)) for name in params['modules']),
         http=dict((item['name'], http_status(item['url'], item.get('ca_path'))) for item in params['http']),
+        encryption_key=key,
         cpus=len(os.sched_getaffinity(0)),
     )
 

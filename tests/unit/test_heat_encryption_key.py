@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import heat_encryption_key as mod
+from ansible.module_utils import heat_config
 from conftest import AnsibleExitJson
 
 OLD, NEW = 'o' * 32, 'n' * 32
@@ -57,7 +58,7 @@ def test_no_heat_conf_is_not_deployed(module_args, tmp_path):
 def test_deployed_key_is_compared_and_never_returned(module_args, monkeypatch, tmp_path, deployed, matches):
     conf = tmp_path / 'heat.conf'
     conf.write_text('[DEFAULT]\n')
-    monkeypatch.setattr(mod, 'read_config', lambda path: (deployed, 'mysql+pymysql://heat@db/heat'))
+    monkeypatch.setattr(heat_config, 'read_config', lambda path: (deployed, 'mysql+pymysql://heat@db/heat'))
     module_args({'key': NEW, 'config': str(conf)})
     with pytest.raises(AnsibleExitJson) as res:
         mod.main()

@@ -578,3 +578,50 @@ def test_database_down_for_good_is_named_after_the_timeout():
     assert failed.value.cause == 'database'
     assert str(failed.value).startswith('The database server db:3307 did not answer within 6 s: ')
     assert clock.now <= 6
+
+
+def test_database_socket_is_waited_for_after_the_port():
+    clock, port, looks = Clock(), Port(0), []
+
+    def is_socket(path):
+        looks.append(path)
+        return len(looks) > 3
+
+    found = hp.check_database({'host': 'db', 'port': 3306, 'timeout': 60, 'socket': '/run/mysqld/mysqld.sock'},
+                              connect=port, sleep=clock.sleep, clock=clock, is_socket=is_socket)
+    assert found == {'host': 'db', 'port': 3306, 'socket': '/run/mysqld/mysqld.sock', 'seconds': 3.0}
+
+
+def test_database_socket_missing_is_named_within_the_same_timeout():
+    clock, port = Clock(), Port(2)
+    with pytest.raises(hp.CheckFailed) as failed:
+        hp.check_database({'host': 'db', 'port': 3306, 'timeout': 6, 'socket': '/nowhere.sock'},
+                          connect=port, sleep=clock.sleep, clock=clock, is_socket=lambda path: False)
+    assert failed.value.cause == 'socket'
+    assert str(failed.value) == 'No database socket /nowhere.sock on this host within 6 s, although db:3306 answers'
+    assert clock.now <= 6
+
+
+def test_database_and_brokers_are_both_checked_and_reported(module_args, monkeypatch):
+    """The caller names the database first and the brokers after Keystone: it needs both results."""
+    def database_down(opts):
+        raise hp.CheckFailed('database', 'The database server db:3306 did not answer within 6 s: refused')
+
+    monkeypatch.setattr(hp, 'check_database', database_down)
+    monkeypatch.setattr(hp, 'check_messaging', lambda opts, ca_file=None: ([{'host': 'a', 'ok': False}], [
+        hp.CheckFailed('credentials', 'the broker a:5672 refused the login of user u')]))
+    module_args({'database': {'host': 'db'}, 'messaging': {'hosts': ['a'], 'user': 'u', 'password': RABBIT_PASSWORD}})
+    with pytest.raises(AnsibleFailJson) as exc:
+        hp.main()
+    result = exc.value.args[0]
+    assert result['cause'] == 'database'
+    assert result['database'] == {'host': 'db', 'port': 3306, 'ok': False, 'cause': 'database',
+                                  'msg': 'The database server db:3306 did not answer within 6 s: refused'}
+    assert result['messaging'] == [{'host': 'a', 'ok': False}]
+    assert result['msg'].endswith('; the broker a:5672 refused the login of user u')
+
+    monkeypatch.setattr(hp, 'check_database', lambda opts: {'host': 'db', 'port': 3306, 'seconds': 0.0})
+    with pytest.raises(AnsibleFailJson) as exc:
+        hp.main()
+    result = exc.value.args[0]
+    assert result['cause'] == 'credentials' and result['database']['ok'] is True

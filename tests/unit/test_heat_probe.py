@@ -14,7 +14,7 @@ import pytest
 
 import heat_probe as mod
 from conftest import AnsibleExitJson, AnsibleFailJson
-from ansible.module_utils import basic
+from ansible.module_utils import basic, heat_config
 
 
 class Commands:
@@ -200,3 +200,47 @@ def test_python_modules_found_or_not(probe, commands):
     commands({})
     assert probe(modules=['json', 'no_such_module_here', 'os.path'])['modules'] == {
         'json': True, 'no_such_module_here': False, 'os.path': True}
+
+
+KEY = 'k' * 32
+
+
+def test_no_encryption_key_asked_none_returned(probe, commands):
+    commands({})
+    assert probe()['encryption_key'] is None
+
+
+def test_no_heat_conf_no_deployed_key(probe, commands, tmp_path):
+    commands({})
+    found = probe(encryption_key=KEY, config=str(tmp_path / 'heat.conf'))['encryption_key']
+    assert found == {'deployed': False, 'matches': False}
+
+
+@pytest.mark.parametrize('deployed, expected', [
+    (KEY, {'deployed': True, 'matches': True}),
+    ('o' * 32, {'deployed': True, 'matches': False}),
+    (None, {'deployed': False, 'matches': False}),
+])
+def test_deployed_encryption_key_compared_never_returned(probe, commands, tmp_path, monkeypatch, deployed, expected):
+    commands({})
+    conf = tmp_path / 'heat.conf'
+    conf.write_text('[DEFAULT]\n')
+    monkeypatch.setattr(heat_config, 'read_config', lambda path: (deployed, 'mysql+pymysql://heat:secret@db/heat'))
+    result = probe(encryption_key=KEY, config=str(conf))
+    assert result['encryption_key'] == expected
+    assert KEY not in repr(result) and 'o' * 32 not in repr(result) and 'secret' not in repr(result)
+
+
+def test_unreadable_heat_conf_is_named(module_args, commands, tmp_path, monkeypatch):
+    commands({})
+    conf = tmp_path / 'heat.conf'
+    conf.write_text('[DEFAULT\n')
+
+    def broken(path):
+        raise RuntimeError('parse error')
+
+    monkeypatch.setattr(heat_config, 'read_config', broken)
+    module_args({'encryption_key': KEY, 'config': str(conf)})
+    with pytest.raises(AnsibleFailJson) as fail:
+        mod.main()
+    assert fail.value.args[0]['msg'] == 'config: cannot read %s with oslo.config: parse error' % conf
