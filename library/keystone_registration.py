@@ -630,6 +630,8 @@ class KeystoneRegistration(object):
         self.creds = resolve_auth(self.module)
         self.where = 'Keystone at %s' % self.creds['auth_url']
         self.session = build_session(self.module, self.creds)
+        # Beside the admin's authentication and the reads (bcrypt in Keystone each).
+        self.start_password_checks()
         try:
             with_retries(self.module, lambda: self.session.auth.get_access(self.session), self.where,
                          hint='check that Keystone is running and that auth_url is right')
@@ -744,7 +746,6 @@ class KeystoneRegistration(object):
         for (kind, name, domain_id), found in self._side_by_side(reads).items():
             match = next((x for x in self._dicts(found) if x['name'] == name), None)
             (self.projects if kind == 'project' else self.users)[(name, domain_id)] = match
-        self.start_password_checks()
         # Direct role assignments, once per existing user that the spec assigns roles to.
         reads = {}
         for a in spec['role_assignments']:
@@ -1057,26 +1058,26 @@ class KeystoneRegistration(object):
         return bool(user.get('password')) and user['update_password'] == 'always'
 
     def start_password_checks(self):
-        """Check the passwords of the users with update_password=always in the background.
+        """Check the passwords of the users with update_password=always in the background, from the start.
 
         Each check is a password authentication, which Keystone hashes with
-        bcrypt (about 0.25 s each in the lab): they run side by side and
-        beside the last reads, instead of one after another at the end. Only
-        users that exist and can log in are checked (as apply_users would).
-        One attempt each, and only a yes or a no is kept: apply_users falls
-        back to password_works (with retries and errors) when a check could
-        not tell.
+        bcrypt (about 0.25 s each in the lab, more while it also serves the
+        reads): they run side by side, beside the admin's authentication and
+        the reads, instead of after them. Whether a user exists and can log
+        in is not known yet: password_current uses a check only for a user
+        that does (as apply_users asks), so a user created by this run costs
+        one refused authentication, once. One attempt each, and only a yes or
+        a no is kept: password_current falls back to password_works (with
+        retries and errors) when a check could not tell.
         """
         self.password_checks = {}
-        users = []
-        for u in self.spec['users']:
-            current = self.users.get((u['name'], self.existing_domain_id(u['domain'])))
-            if self.password_to_check(u) and current and self.can_authenticate(u, current):
-                users.append(u)
+        users = [u for u in self.spec['users'] if self.password_to_check(u)]
         if not users:
             return
         executor = ThreadPoolExecutor(max_workers=len(users))
         for u in users:
+            # Keyed by the domain as given: a domain given by its ID (e.g. `default`)
+            # is only named by its name after the reads, and then checked again.
             self.password_checks[(u['name'], u['domain'])] = executor.submit(
                 self._try_password, u['name'], u['domain'], u['password'])
         executor.shutdown(wait=False)

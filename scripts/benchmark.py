@@ -24,7 +24,9 @@ RabbitMQ and Keystone only, whatever the molecule scenarios prepare), downloads
 the Heat packages with `apt-get install --download-only` (timed on its own, so
 that the converge excludes downloads), then measures:
 
-1. a fresh converge of site.yml, split by phase;
+1. a fresh converge of site.yml, split by phase (--repeat times: between two,
+   benchmark/undeploy.sh takes Heat away again, unmeasured - the packages
+   installed since the first, Heat's files, database and Keystone objects);
 2. the no-op re-run of site.yml --skip-tags verify (--repeat times);
 3. the no-op re-run of the whole site.yml, verification included;
 4. the re-run after changing one heat.conf key through heat_conf_overrides
@@ -38,7 +40,8 @@ With --peer puppet it also measures Debian's puppet-heat on the same chapter
 (benchmark/puppet/heat.pp) in a second container, `bench-puppet`, created and
 prepared exactly as the first, in the same run: puppet and the Heat packages
 are downloaded first (the puppet packages are then installed, timed on their
-own), then the fresh `puppet apply`, the no-op re-apply (--repeat times) and
+own), then the fresh `puppet apply` (--repeat times, undeployed in between
+as above), the no-op re-apply (--repeat times) and
 the re-apply after one heat.conf change ([DEFAULT] debug through the
 manifest's `heat_debug` fact, alternately true and false, --repeat times).
 While one tool is measured the other container is paused. The report starts
@@ -94,6 +97,8 @@ CALLBACK_DIR = ROOT / 'scripts' / 'callback_plugins'
 IMAGE = 'localhost/heat-lab-debian13:latest'  # Debian 13, the platform the project targets first (--image)
 PREPARE_PLAYBOOK = 'benchmark/prepare.yml'
 PEER_MANIFEST = ROOT / 'benchmark' / 'puppet' / 'heat.pp'
+# Between two fresh applies in one container: Heat taken away again.
+UNDEPLOY_SCRIPT = ROOT / 'benchmark' / 'undeploy.sh'
 # Debian's puppet and the modules the manifest uses (puppet-module-heat pulls
 # in openstacklib, keystone, oslo, puppetlabs-mysql, -inifile, -stdlib ...).
 PEER_TOOL_PACKAGES = ['puppet-agent', 'puppet-module-heat']
@@ -303,6 +308,19 @@ def download_packages(name, packages=None):
         'debs_downloaded': debs_after - debs_before,
         'mib_downloaded': mib_after - mib_before,
     }
+
+
+def record_baseline(name):
+    """The packages of the prepared container, before the first fresh apply (benchmark/undeploy.sh)."""
+    in_container(name, "dpkg-query -W -f '${Package}\\n' | sort > /root/bench-packages.baseline")
+
+
+def undeploy(name):
+    """Take Heat away again (benchmark/undeploy.sh, not measured): the next apply is a fresh one."""
+    run(['podman', 'cp', str(UNDEPLOY_SCRIPT), '%s:/root/undeploy.sh' % name])
+    start = time.monotonic()
+    out = in_container(name, 'bash /root/undeploy.sh', timeout=900).stdout.strip().splitlines()
+    log('%s: %s, in %.0f s (not measured)' % (name, out[-1] if out else 'undeployed', time.monotonic() - start))
 
 
 def podman_exec_seconds(name, count=5):
@@ -538,10 +556,10 @@ def run_line(result):
 
 # --- The measurements -----------------------------------------------------------
 
-def measure_fresh_converge(inventory, logs):
+def measure_fresh_converge(inventory, logs, index=1, repeat=1):
     """Figure 1 and 7: site.yml on a prepared controller without Heat."""
-    log('fresh converge of site.yml (verification included)')
-    result = run_playbook('fresh-converge', ['site.yml'], inventory, logs)
+    log('fresh converge %d/%d of site.yml (verification included)' % (index, repeat))
+    result = run_playbook('fresh-converge-%d' % index, ['site.yml'], inventory, logs)
     result['heat_service_startup_seconds'] = sum(
         t['seconds'] for t in result['tasks'] if t['file'] in STARTUP_FILES)
     result['slowest_tasks'] = slowest(result['tasks'], 10)
@@ -800,8 +818,15 @@ def measure_peer(args, connection, logs):
     log('puppet %s, puppet-module-heat %s, installed in %.0f s' % (
         peer['puppet_install']['puppet'], peer['puppet_install']['puppet_module_heat'],
         peer['puppet_install']['seconds']))
-    log('fresh puppet apply of %s' % peer['manifest'])
-    peer['fresh_apply'] = puppet_apply('puppet-fresh-apply', name, connection, logs)
+    record_baseline(name)
+    runs = []
+    for index in range(args.repeat):
+        if index:
+            undeploy(name)
+        log('fresh puppet apply %d/%d of %s' % (index + 1, args.repeat, peer['manifest']))
+        runs.append(puppet_apply('puppet-fresh-apply-%d' % (index + 1), name, connection, logs))
+    peer['fresh_apply'] = {'runs': runs, 'wall': spread([r['wall_seconds'] for r in runs]),
+                           'changed': [r['changed'] for r in runs]}
     peer['noop'] = puppet_reruns('puppet-noop', name, connection, logs, args.repeat, lambda i: None)
     first = not current_debug(name)
     peer['heat_conf_change'] = puppet_reruns(
@@ -823,15 +848,18 @@ def peer_table(results):
     fresh = results.get('fresh_converge')
     lines = ['| Figure | This project (min / median / max) | puppet-heat (min / median / max) '
              '| Ratio puppet / this project (medians) |', '| --- | --- | --- | --- |']
-    puppet_fresh = peer['fresh_apply']['wall_seconds']
-    if fresh and puppet_fresh:
-        without_verify = fresh['wall_seconds'] - fresh['phases']['verification']
+    puppet_fresh = peer['fresh_apply']['wall']
+    if fresh:
+        ours = results['fresh_converges']['wall']
+        without_verify = spread([r['wall_seconds'] - r['phases']['verification']
+                                 for r in results['fresh_converge_runs']])
         lines.append('| Fresh apply, packages included, downloads excluded (this project: `site.yml` '
-                     'with its verification) | %s | %s | %s |' % (
-                         seconds(fresh['wall_seconds']), seconds(puppet_fresh),
-                         ratio(puppet_fresh, fresh['wall_seconds'])))
-        lines.append('| Fresh apply, this project without its verification phase | %s | %s | %s |' % (
-            seconds(without_verify), seconds(puppet_fresh), ratio(puppet_fresh, without_verify)))
+                     'with its verification) (x%d) | %s | %s | %s |' % (
+                         ours['n'], spread_text(ours), spread_text(puppet_fresh),
+                         ratio(puppet_fresh['median'], ours['median'])))
+        lines.append('| Fresh apply, this project without its verification phase (x%d) | %s | %s | %s |' % (
+            ours['n'], spread_text(without_verify), spread_text(puppet_fresh),
+            ratio(puppet_fresh['median'], without_verify['median'])))
     for ours_key, peer_key, label in (
             ('noop_skip_verify', 'noop', 'No-op re-apply (x%d)' % results['repeat']),
             ('heat_conf_change', 'heat_conf_change', 'Re-apply after one heat.conf change, `[DEFAULT] debug` '
@@ -940,9 +968,11 @@ def runs_table(results):
              '| Changed |', '| --- | --- | --- | --- | --- |']
     fresh = results.get('fresh_converge')
     if fresh:
-        executed, invocations = counts_text([fresh])
-        lines.append('| Fresh converge of `site.yml` (downloads excluded) | %s | %s | %s | %d |'
-                     % (seconds(fresh['wall_seconds']), executed, invocations, fresh['changed']))
+        runs = results['fresh_converge_runs']
+        executed, invocations = counts_text(runs)
+        lines.append('| Fresh converge of `site.yml` (downloads excluded) (x%d) | %s | %s | %s | %s |'
+                     % (len(runs), spread_text(results['fresh_converges']['wall']), executed, invocations,
+                        ', '.join(str(r['changed']) for r in runs)))
     for key, label in (('noop_skip_verify', 'No-op re-run, `site.yml --skip-tags verify`'),
                        ('noop_full', 'No-op re-run, `site.yml` with the verification'),
                        ('heat_conf_change', 'Re-run after changing one heat.conf key (`--skip-tags verify`)')):
@@ -1090,7 +1120,17 @@ def measure(args, inventory, logs, results):
         log('downloading the Heat packages (apt-get install --download-only)')
         results['package_download'] = download_packages(name)
         log('downloaded in %.0f s' % results['package_download']['seconds'])
-        results['fresh_converge'] = measure_fresh_converge(inventory, logs)
+        record_baseline(name)
+        runs = []
+        for index in range(args.repeat):
+            if index:
+                undeploy(name)
+            runs.append(measure_fresh_converge(inventory, logs, index + 1, args.repeat))
+        results['fresh_converges'] = {'wall': spread([r['wall_seconds'] for r in runs]),
+                                      'changed': [r['changed'] for r in runs]}
+        # The median run's phases and slowest tasks for the tables; all runs in fresh_converge_runs.
+        results['fresh_converge'] = median_run(runs)
+        results['fresh_converge_runs'] = runs
 
     results['noop_skip_verify'] = measure_reruns(
         'noop-skip-verify', lambda i: ['site.yml', '--skip-tags', 'verify'], args.repeat, inventory, logs)
