@@ -1308,6 +1308,13 @@ def main():
                 pause(args.peer_container, False)
                 results['peer'] = measure_peer(args, peer_connection, logs)
             results['targets'] = targets(results)
+        except BaseException as error:
+            # What was measured before the failure is kept (a full run takes about 45 min).
+            results['incomplete'] = '%s: %s' % (type(error).__name__, error)
+            partial = args.output.with_name(args.output.stem + '.partial.json')
+            partial.write_text(json.dumps(results, indent=2, default=str) + '\n')
+            log('the figures measured so far are in %s' % partial)
+            raise
         finally:
             if args.peer:
                 for name in (args.container, args.peer_container):
