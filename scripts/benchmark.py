@@ -24,7 +24,8 @@ RabbitMQ and Keystone only, whatever the molecule scenarios prepare), downloads
 the Heat packages with `apt-get install --download-only` (timed on its own, so
 that the converge excludes downloads), then measures:
 
-1. a fresh converge of site.yml, split by phase (--repeat times: between two,
+1. a fresh converge of site.yml, split by phase (--fresh-repeat times, by
+   default --repeat: between two,
    benchmark/undeploy.sh takes Heat away again, unmeasured - the packages
    installed since the first, Heat's files, database and Keystone objects);
 2. the no-op re-run of site.yml --skip-tags verify (--repeat times);
@@ -820,10 +821,10 @@ def measure_peer(args, connection, logs):
         peer['puppet_install']['seconds']))
     record_baseline(name)
     runs = []
-    for index in range(args.repeat):
+    for index in range(args.fresh_repeat):
         if index:
             undeploy(name)
-        log('fresh puppet apply %d/%d of %s' % (index + 1, args.repeat, peer['manifest']))
+        log('fresh puppet apply %d/%d of %s' % (index + 1, args.fresh_repeat, peer['manifest']))
         runs.append(puppet_apply('puppet-fresh-apply-%d' % (index + 1), name, connection, logs))
     peer['fresh_apply'] = {'runs': runs, 'wall': spread([r['wall_seconds'] for r in runs]),
                            'changed': [r['changed'] for r in runs]}
@@ -1036,6 +1037,8 @@ def parse_args():
                         help='how the measured runs reach the controller: ssh with pipelining, as a real '
                              'controller (default), or podman exec, the lab\'s transport')
     parser.add_argument('--repeat', type=int, default=3, help='runs of each re-run figure (default: 3)')
+    parser.add_argument('--fresh-repeat', type=int,
+                        help='fresh applies of each tool, Heat taken away in between (default: --repeat)')
     parser.add_argument('--peer', choices=['puppet'],
                         help='also measure Debian\'s puppet-heat (benchmark/puppet/heat.pp) in a second container, '
                              'in the same run, and print both tools\' figures with their ratios')
@@ -1054,8 +1057,10 @@ def parse_args():
     args = parser.parse_args()
     if args.rolling and args.output == parser.get_default('output'):
         args.output = args.output.with_name('rolling.json')
-    if args.repeat < 1:
-        parser.error('--repeat must be at least 1')
+    if args.repeat < 1 or (args.fresh_repeat is not None and args.fresh_repeat < 1):
+        parser.error('--repeat and --fresh-repeat must be at least 1')
+    if args.fresh_repeat is None:
+        args.fresh_repeat = args.repeat
     if args.controllers < 1 or (args.controllers > 1 and (args.rolling or args.connection != 'ssh')):
         parser.error('--controllers must be at least 1, and more than 1 only over SSH, without --rolling')
     if args.peer and (args.rolling or args.connection != 'ssh'):
@@ -1122,10 +1127,10 @@ def measure(args, inventory, logs, results):
         log('downloaded in %.0f s' % results['package_download']['seconds'])
         record_baseline(name)
         runs = []
-        for index in range(args.repeat):
+        for index in range(args.fresh_repeat):
             if index:
                 undeploy(name)
-            runs.append(measure_fresh_converge(inventory, logs, index + 1, args.repeat))
+            runs.append(measure_fresh_converge(inventory, logs, index + 1, args.fresh_repeat))
         results['fresh_converges'] = {'wall': spread([r['wall_seconds'] for r in runs]),
                                       'changed': [r['changed'] for r in runs]}
         # The median run's phases and slowest tasks for the tables; all runs in fresh_converge_runs.
