@@ -56,8 +56,21 @@ class Run:
         self.out = proc.stdout
         self.seconds = seconds
 
+    def failed_tasks(self):
+        """Each failed task's name and message (the output's tail may no longer hold them)."""
+        found, task, lines = [], '', self.out.splitlines()
+        for index, line in enumerate(lines):
+            if line.startswith('TASK ['):
+                task = line.rstrip(' *')
+            elif line.startswith(('fatal: ', 'failed: ')):
+                found.append('\n'.join([task, line] + lines[index + 1:index + 15]))
+        return found
+
     def __repr__(self):
-        return 'rc=%s after %.0fs\n%s' % (self.rc, self.seconds, self.out[-6000:])
+        # The last three: tasks with ignore_errors print theirs too, earlier.
+        failed = '\n'.join(self.failed_tasks()[-3:])[:4000]
+        return 'rc=%s after %.0fs\n%s%s' % (self.rc, self.seconds, 'Failed:\n%s\n...\n' % failed if failed else '',
+                                          self.out[-6000:])
 
 
 def playbook_command(*args, extra=None):
