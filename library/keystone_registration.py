@@ -523,6 +523,7 @@ class KeystoneRegistration(object):
         self.client = None
         self.where = None
         self.spec = {}
+        self.password_executor = None
 
     # ------------------------------------------------------------ plumbing
 
@@ -1074,13 +1075,18 @@ class KeystoneRegistration(object):
         users = [u for u in self.spec['users'] if self.password_to_check(u)]
         if not users:
             return
-        executor = ThreadPoolExecutor(max_workers=len(users))
+        executor = self.password_executor = ThreadPoolExecutor(max_workers=len(users))
         for u in users:
             # Keyed by the domain as given: a domain given by its ID (e.g. `default`)
             # is only named by its name after the reads, and then checked again.
             self.password_checks[(u['name'], u['domain'])] = executor.submit(
                 self._try_password, u['name'], u['domain'], u['password'])
         executor.shutdown(wait=False)
+
+    def wait_for_password_checks(self):
+        """The checks still running (of users this run created, whose answer is not needed) end with the module."""
+        if self.password_executor is not None:
+            self.password_executor.shutdown(wait=True)
 
     def _try_password(self, user, domain_name, password):
         """True or False when Keystone accepted or refused the password; None when it could not tell."""
@@ -1297,7 +1303,11 @@ def main():
         module.fail_json(msg=missing_required_lib('python-keystoneclient')
                          + ' On Debian/Ubuntu install the package python3-keystoneclient.',
                          exception=KEYSTONECLIENT_IMPORT_ERROR)
-    KeystoneRegistration(module).run()
+    registration = KeystoneRegistration(module)
+    try:
+        registration.run()
+    finally:  # exit_json and fail_json leave by an exception
+        registration.wait_for_password_checks()
 
 
 if __name__ == '__main__':
