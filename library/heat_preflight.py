@@ -710,7 +710,7 @@ def check_messaging(opts, connect=socket.create_connection, ca_file=None):
 
 
 def check_database(opts, connect=socket.create_connection, sleep=time.sleep, clock=time.monotonic,
-                   is_socket=lambda path: os.path.exists(path)):
+                   exists=os.path.exists):
     """Wait until the database port accepts a connection (as wait_for would), then until
     opts['socket'] exists when given, all within opts['timeout']."""
     start = clock()
@@ -726,7 +726,7 @@ def check_database(opts, connect=socket.create_connection, sleep=time.sleep, clo
         sleep(1)
     result = dict(host=opts['host'], port=opts['port'])
     if opts.get('socket'):
-        while not is_socket(opts['socket']):
+        while not exists(opts['socket']):
             if clock() - start + 1 >= opts['timeout']:
                 raise CheckFailed('socket', 'No database socket %s on this host within %g s, although %s:%d answers'
                                   % (opts['socket'], opts['timeout'], opts['host'], opts['port']))

@@ -583,12 +583,12 @@ def test_database_down_for_good_is_named_after_the_timeout():
 def test_database_socket_is_waited_for_after_the_port():
     clock, port, looks = Clock(), Port(0), []
 
-    def is_socket(path):
+    def exists(path):
         looks.append(path)
         return len(looks) > 3
 
     found = hp.check_database({'host': 'db', 'port': 3306, 'timeout': 60, 'socket': '/run/mysqld/mysqld.sock'},
-                              connect=port, sleep=clock.sleep, clock=clock, is_socket=is_socket)
+                              connect=port, sleep=clock.sleep, clock=clock, exists=exists)
     assert found == {'host': 'db', 'port': 3306, 'socket': '/run/mysqld/mysqld.sock', 'seconds': 3.0}
 
 
@@ -596,7 +596,7 @@ def test_database_socket_missing_is_named_within_the_same_timeout():
     clock, port = Clock(), Port(2)
     with pytest.raises(hp.CheckFailed) as failed:
         hp.check_database({'host': 'db', 'port': 3306, 'timeout': 6, 'socket': '/nowhere.sock'},
-                          connect=port, sleep=clock.sleep, clock=clock, is_socket=lambda path: False)
+                          connect=port, sleep=clock.sleep, clock=clock, exists=lambda path: False)
     assert failed.value.cause == 'socket'
     assert str(failed.value) == 'No database socket /nowhere.sock on this host within 6 s, although db:3306 answers'
     assert clock.now <= 6
