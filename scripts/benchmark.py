@@ -41,8 +41,8 @@ With --peer puppet it also measures Debian's puppet-heat on the same chapter
 (benchmark/puppet/heat.pp) in a second container, `bench-puppet`, created and
 prepared exactly as the first, in the same run: puppet and the Heat packages
 are downloaded first (the puppet packages are then installed, timed on their
-own), then the fresh `puppet apply` (--repeat times, undeployed in between
-as above), the no-op re-apply (--repeat times) and
+own), then the fresh `puppet apply` (--fresh-repeat times, undeployed in
+between as above), the no-op re-apply (--repeat times) and
 the re-apply after one heat.conf change ([DEFAULT] debug through the
 manifest's `heat_debug` fact, alternately true and false, --repeat times).
 While one tool is measured the other container is paused. The report starts
@@ -314,6 +314,17 @@ def download_packages(name, packages=None):
 def record_baseline(name):
     """The packages of the prepared container, before the first fresh apply (benchmark/undeploy.sh)."""
     in_container(name, "dpkg-query -W -f '${Package}\\n' | sort > /root/bench-packages.baseline")
+
+
+def fresh_applies(name, count, apply):
+    """COUNT fresh applies in container NAME, apply(1..COUNT) each, Heat taken away in between."""
+    record_baseline(name)
+    runs = []
+    for index in range(1, count + 1):
+        if index > 1:
+            undeploy(name)
+        runs.append(apply(index))
+    return {'runs': runs, 'wall': spread([r['wall_seconds'] for r in runs]), 'changed': [r['changed'] for r in runs]}
 
 
 def undeploy(name):
@@ -819,15 +830,11 @@ def measure_peer(args, connection, logs):
     log('puppet %s, puppet-module-heat %s, installed in %.0f s' % (
         peer['puppet_install']['puppet'], peer['puppet_install']['puppet_module_heat'],
         peer['puppet_install']['seconds']))
-    record_baseline(name)
-    runs = []
-    for index in range(args.fresh_repeat):
-        if index:
-            undeploy(name)
-        log('fresh puppet apply %d/%d of %s' % (index + 1, args.fresh_repeat, peer['manifest']))
-        runs.append(puppet_apply('puppet-fresh-apply-%d' % (index + 1), name, connection, logs))
-    peer['fresh_apply'] = {'runs': runs, 'wall': spread([r['wall_seconds'] for r in runs]),
-                           'changed': [r['changed'] for r in runs]}
+    def apply(index):
+        log('fresh puppet apply %d/%d of %s' % (index, args.fresh_repeat, peer['manifest']))
+        return puppet_apply('puppet-fresh-apply-%d' % index, name, connection, logs)
+
+    peer['fresh_apply'] = fresh_applies(name, args.fresh_repeat, apply)
     peer['noop'] = puppet_reruns('puppet-noop', name, connection, logs, args.repeat, lambda i: None)
     first = not current_debug(name)
     peer['heat_conf_change'] = puppet_reruns(
@@ -853,7 +860,7 @@ def peer_table(results):
     if fresh:
         ours = results['fresh_converges']['wall']
         without_verify = spread([r['wall_seconds'] - r['phases']['verification']
-                                 for r in results['fresh_converge_runs']])
+                                 for r in results['fresh_converges']['runs']])
         lines.append('| Fresh apply, packages included, downloads excluded (this project: `site.yml` '
                      'with its verification) (x%d) | %s | %s | %s |' % (
                          ours['n'], spread_text(ours), spread_text(puppet_fresh),
@@ -969,7 +976,7 @@ def runs_table(results):
              '| Changed |', '| --- | --- | --- | --- | --- |']
     fresh = results.get('fresh_converge')
     if fresh:
-        runs = results['fresh_converge_runs']
+        runs = results['fresh_converges']['runs']
         executed, invocations = counts_text(runs)
         lines.append('| Fresh converge of `site.yml` (downloads excluded) (x%d) | %s | %s | %s | %s |'
                      % (len(runs), spread_text(results['fresh_converges']['wall']), executed, invocations,
@@ -1125,17 +1132,10 @@ def measure(args, inventory, logs, results):
         log('downloading the Heat packages (apt-get install --download-only)')
         results['package_download'] = download_packages(name)
         log('downloaded in %.0f s' % results['package_download']['seconds'])
-        record_baseline(name)
-        runs = []
-        for index in range(args.fresh_repeat):
-            if index:
-                undeploy(name)
-            runs.append(measure_fresh_converge(inventory, logs, index + 1, args.fresh_repeat))
-        results['fresh_converges'] = {'wall': spread([r['wall_seconds'] for r in runs]),
-                                      'changed': [r['changed'] for r in runs]}
-        # The median run's phases and slowest tasks for the tables; all runs in fresh_converge_runs.
-        results['fresh_converge'] = median_run(runs)
-        results['fresh_converge_runs'] = runs
+        results['fresh_converges'] = fresh_applies(
+            name, args.fresh_repeat, lambda i: measure_fresh_converge(inventory, logs, i, args.fresh_repeat))
+        # The median run's phases and slowest tasks for the tables.
+        results['fresh_converge'] = median_run(results['fresh_converges']['runs'])
 
     results['noop_skip_verify'] = measure_reruns(
         'noop-skip-verify', lambda i: ['site.yml', '--skip-tags', 'verify'], args.repeat, inventory, logs)
