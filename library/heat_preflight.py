@@ -150,6 +150,30 @@ options:
           - The server's Unix socket on this host, which the caller's database tasks log in through;
             waited for, within the same O(database.timeout), once the port answered.
         type: path
+      login:
+        description:
+          - How the caller's database tasks log in as the database administrator (through O(database.socket),
+            or over TCP to O(database.login.host)), for O(database.wanted). Credentials left out come from
+            C(~/.my.cnf), as with community.mysql.
+        type: dict
+        suboptions:
+          host: {description: Server to log in to over TCP instead of O(database.socket)., type: str}
+          port: {description: Its port., type: int, default: 3306}
+          user: {description: Administrator., type: str, default: root}
+          password: {description: Its password., type: str}
+      wanted:
+        description:
+          - What the caller's database tasks make (community.mysql's C(mysql_db) and C(mysql_user) with
+            C(priv=<name>.*:ALL)), checked read-only through O(database.login): the database exists and
+            every account of O(database.wanted.hosts) exists, has that password and exactly those
+            privileges. RV(database.in_place) tells the caller whether those tasks can be skipped.
+            Needs PyMySQL on this host; without it, or on any doubt, RV(database.in_place) is false.
+        type: dict
+        suboptions:
+          name: {description: Database name., type: str, required: true}
+          user: {description: User name., type: str, required: true}
+          password: {description: Its password., type: str, required: true}
+          hosts: {description: The hosts of its accounts (C(user@host))., type: list, elements: str, required: true}
   messaging:
     description:
       - The brokers to log in to. Run it on every host that will run Heat.
@@ -252,9 +276,11 @@ database:
   description:
     - The database server, whether it answered (C(ok)), and the seconds it took (C(seconds)), or why not
       (C(cause), C(msg)). C(socket) is the socket found, when O(database.socket) is given.
+    - With O(database.wanted), C(in_place) (whether the database and the accounts are as wanted) and, when
+      not, C(differs), what differs (never a password or its hash).
   returned: when O(database) is given
   type: dict
-  sample: {host: controller, port: 3306, ok: true, seconds: 0.0}
+  sample: {host: controller, port: 3306, ok: true, seconds: 0.0, in_place: false, differs: [no account heat@%]}
 messaging:
   description: One entry per broker host.
   returned: when O(messaging) is given
@@ -736,6 +762,73 @@ def check_database(opts, connect=socket.create_connection, sleep=time.sleep, clo
     return result
 
 
+# How community.mysql's mysql_user compares a password (the mysql_native_password
+# hash, computed by the server) and reads it (Password, else authentication_string).
+PASSWORD_HASH = "SELECT CONCAT('*', UCASE(SHA1(UNHEX(SHA1(%s)))))"
+GRANT_LINE = re.compile(r"^GRANT (.+) ON (\S+) TO (\S+)( IDENTIFIED BY PASSWORD '[^']*')?$")
+
+
+def database_differences(cursor, wanted):
+    """What differs from what mysql_db and mysql_user (priv <name>.*:ALL, no other privilege)
+    would make: a list of short reasons without secrets, empty when everything is in place."""
+    differs = []
+    cursor.execute('SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s', (wanted['name'],))
+    if not cursor.fetchall():
+        differs.append('no database %s' % wanted['name'])
+    cursor.execute(PASSWORD_HASH, (wanted['password'],))
+    password_hash = cursor.fetchone()[0]
+    database = '`%s`.*' % wanted['name']
+    for host in wanted['hosts']:
+        account = '%s@%s' % (wanted['user'], host)
+        cursor.execute('SELECT * FROM mysql.user WHERE User = %s AND Host = %s', (wanted['user'], host))
+        columns = [column[0] for column in cursor.description]
+        rows = [dict(zip(columns, row)) for row in cursor.fetchall()]
+        if not rows:
+            differs.append('no account %s' % account)
+            continue
+        current = rows[0].get('Password') or rows[0].get('authentication_string') or ''
+        if to_text(current) != to_text(password_hash):
+            differs.append('another password for %s' % account)
+        cursor.execute('SHOW GRANTS FOR %s@%s', (wanted['user'], host))
+        grants = set()
+        for (line,) in cursor.fetchall():
+            match = GRANT_LINE.match(to_text(line))
+            grants.add((match.group(1), match.group(2)) if match else ('?', to_text(line)))
+        if grants != {('USAGE', '*.*'), ('ALL PRIVILEGES', database)}:
+            differs.append('privileges of %s other than ALL on %s' % (account, database))
+    return differs
+
+
+def check_database_in_place(opts):
+    """Whether the database and the accounts are as opts['wanted'] asks, read through the
+    administrator's login: (in_place, differs)."""
+    try:
+        import pymysql  # optional: Heat's own driver, not on a fresh controller
+    except ImportError:
+        return False, ['PyMySQL is not installed on this host']
+    login = opts['login'] or {}
+    config = dict(user=login.get('user') or 'root', connect_timeout=10)
+    if os.path.exists(os.path.expanduser('~/.my.cnf')):
+        config['read_default_file'] = os.path.expanduser('~/.my.cnf')
+    if login.get('password'):
+        config['password'] = login['password']
+    if login.get('host'):
+        config.update(host=login['host'], port=login.get('port') or 3306)
+    else:
+        config['unix_socket'] = opts['socket']
+    try:
+        connection = pymysql.connect(**config)
+        try:
+            with connection.cursor() as cursor:
+                differs = database_differences(cursor, opts['wanted'])
+        finally:
+            connection.close()
+    except pymysql.MySQLError as exc:
+        # The database tasks run then, and name what is wrong with their login.
+        return False, ['the administrator login failed: %s' % to_text(exc.args[-1] if exc.args else exc)]
+    return not differs, differs
+
+
 # ============================================================== module
 
 def argument_spec():
@@ -756,6 +849,18 @@ def argument_spec():
             port=dict(type='int', default=3306),
             timeout=dict(type='float', default=60),
             socket=dict(type='path'),
+            login=dict(type='dict', options=dict(
+                host=dict(type='str'),
+                port=dict(type='int', default=3306),
+                user=dict(type='str', default='root'),
+                password=dict(type='str', no_log=True),
+            )),
+            wanted=dict(type='dict', options=dict(
+                name=dict(type='str', required=True),
+                user=dict(type='str', required=True),
+                password=dict(type='str', required=True, no_log=True),
+                hosts=dict(type='list', elements='str', required=True),
+            )),
         )),
         messaging=dict(type='dict', options=dict(
             hosts=dict(type='list', elements='str', required=True),
@@ -818,6 +923,8 @@ def validate(module):
             errors.append('database.host must not be empty')
         if not 1 <= database['port'] <= 65535:
             errors.append('database.port must be between 1 and 65535, got %d' % database['port'])
+        if database['wanted'] and not (database['socket'] or (database['login'] or {}).get('host')):
+            errors.append('database.wanted needs database.socket or database.login.host to log in')
     if errors:
         module.fail_json(msg='; '.join(errors), cause='parameters')
 
@@ -847,6 +954,9 @@ def main():
         result['database'] = dict(host=database['host'], port=database['port'], ok=False)
         try:
             result['database'].update(check_database(database), ok=True)
+            if database['wanted']:
+                in_place, differs = check_database_in_place(database)
+                result['database'].update(in_place=in_place, **({} if in_place else dict(differs=differs)))
         except CheckFailed as exc:
             result['database'].update(cause=exc.cause, msg=str(exc))
             failures.append(exc)

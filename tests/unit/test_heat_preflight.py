@@ -490,21 +490,33 @@ def test_needs_keystone_or_messaging(module_args):
 
 
 def test_module_imports_only_the_standard_library_and_ansible():
+    """It runs on a fresh controller; PyMySQL only where it is optional (database.wanted)."""
     import ast
     tree = ast.parse(open(hp.__file__).read())
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(a.name.split('.')[0] for a in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            names.add(node.module.split('.')[0])
-    assert names <= {'__future__', 'json', 'os', 're', 'socket', 'ssl', 'struct', 'time', 'urllib', 'ansible'}
+
+    def imported(nodes):
+        names = set()
+        for node in nodes:
+            if isinstance(node, ast.Import):
+                names.update(a.name.split('.')[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                names.add(node.module.split('.')[0])
+        return names
+
+    top = imported(tree.body)
+    assert top <= {'__future__', 'json', 'os', 're', 'socket', 'ssl', 'struct', 'time', 'urllib', 'ansible'}
+    assert imported(ast.walk(tree)) - top == {'pymysql'}
+    source = ast.get_source_segment(open(hp.__file__).read(), next(
+        node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == 'check_database_in_place'))
+    assert 'except ImportError' in source
 
 
 def test_password_options_are_no_log():
     spec = hp.argument_spec()
     assert spec['messaging']['options']['password']['no_log'] is True
     assert spec['auth']['options']['password']['no_log'] is True
+    assert spec['database']['options']['login']['options']['password']['no_log'] is True
+    assert spec['database']['options']['wanted']['options']['password']['no_log'] is True
 
 
 def test_tls_urls_fail_on_a_certificate_that_does_not_verify_naming_the_variable(run, keystone, monkeypatch):
@@ -625,3 +637,180 @@ def test_database_and_brokers_are_both_checked_and_reported(module_args, monkeyp
         hp.main()
     result = exc.value.args[0]
     assert result['cause'] == 'credentials' and result['database']['ok'] is True
+
+
+# --------------------------------------------------------------------------- database.wanted
+
+DB_PASSWORD = "h3at-db/pw'x"
+
+
+def native_hash(password):
+    """What MariaDB's CONCAT('*', UCASE(SHA1(UNHEX(SHA1(pw))))) gives."""
+    import hashlib
+    return '*' + hashlib.sha1(hashlib.sha1(password.encode('utf-8')).digest()).hexdigest().upper()
+
+
+class FakeServer:
+    """The few answers of a MariaDB server database_differences asks for."""
+
+    def __init__(self):
+        self.databases = {'heat'}
+        self.accounts = {}
+        for host in ('localhost', '%'):
+            self.add('heat', host, DB_PASSWORD)
+        self.queries = []
+
+    def add(self, user, host, password, grants=None):
+        account = '`%s`@`%s`' % (user, host)
+        self.accounts[(user, host)] = dict(
+            hash=native_hash(password),
+            grants=grants if grants is not None else [
+                "GRANT USAGE ON *.* TO %s IDENTIFIED BY PASSWORD '%s'" % (account, native_hash(password)),
+                'GRANT ALL PRIVILEGES ON `heat`.* TO %s' % account])
+
+    def cursor(self):
+        return FakeCursor(self)
+
+
+class FakeCursor:
+    def __init__(self, server):
+        self.server, self.rows, self.description = server, [], None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def execute(self, sql, args=()):
+        self.server.queries.append((sql, args))
+        if 'information_schema.SCHEMATA' in sql:
+            self.rows = [(args[0],)] if args[0] in self.server.databases else []
+        elif sql == hp.PASSWORD_HASH:
+            self.rows = [(native_hash(args[0]),)]
+        elif sql.startswith('SELECT * FROM mysql.user'):
+            self.description = [('Host',), ('User',), ('Password',), ('plugin',), ('authentication_string',)]
+            found = self.server.accounts.get(args)
+            self.rows = [(args[1], args[0], found['hash'], 'mysql_native_password', found['hash'])] if found else []
+        elif sql.startswith('SHOW GRANTS FOR'):
+            self.rows = [(line,) for line in self.server.accounts[args]['grants']]
+        else:
+            raise AssertionError('unexpected query ' + sql)
+
+    def fetchall(self):
+        return list(self.rows)
+
+    def fetchone(self):
+        return self.rows[0]
+
+
+WANTED = {'name': 'heat', 'user': 'heat', 'password': DB_PASSWORD, 'hosts': ['localhost', '%']}
+
+
+def test_database_and_accounts_as_mysql_user_makes_them_are_in_place():
+    server = FakeServer()
+    assert hp.database_differences(server.cursor(), WANTED) == []
+    # Read-only: nothing but reads was sent.
+    assert all(sql.startswith(('SELECT', 'SHOW')) for sql, args in server.queries)
+
+
+def test_each_difference_is_named_without_the_password():
+    server = FakeServer()
+    server.databases = set()
+    del server.accounts[('heat', '%')]
+    server.add('heat', 'localhost', 'an-older-password')
+    assert hp.database_differences(server.cursor(), WANTED) == [
+        'no database heat', 'another password for heat@localhost', 'no account heat@%']
+
+
+@pytest.mark.parametrize('extra', [
+    'GRANT SELECT ON `nova`.* TO `heat`@`%`',
+    'GRANT ALL PRIVILEGES ON `heat`.* TO `heat`@`%` WITH GRANT OPTION',
+    'GRANT `some_role` TO `heat`@`%`',
+])
+def test_privileges_beyond_all_on_the_database_are_a_difference(extra):
+    """mysql_user (append_privs false) would revoke them: its task must run."""
+    server = FakeServer()
+    server.accounts[('heat', '%')]['grants'].append(extra)
+    assert hp.database_differences(server.cursor(), WANTED) == ['privileges of heat@% other than ALL on `heat`.*']
+
+
+def test_missing_privilege_is_a_difference():
+    server = FakeServer()
+    server.accounts[('heat', 'localhost')]['grants'].pop()
+    assert hp.database_differences(server.cursor(), WANTED) == [
+        'privileges of heat@localhost other than ALL on `heat`.*']
+
+
+class FakePyMySQL:
+    """The pymysql module: connect() records its arguments."""
+
+    class MySQLError(Exception):
+        pass
+
+    def __init__(self, server=None, error=None):
+        self.server, self.error, self.config = server, error, None
+
+    def connect(self, **config):
+        self.config = config
+        if self.error:
+            raise self.error
+        server = self.server
+
+        class Connection:
+            def cursor(self):
+                return server.cursor()
+
+            def close(self):
+                pass
+        return Connection()
+
+
+def test_in_place_through_the_socket_or_over_tcp(monkeypatch, tmp_path):
+    monkeypatch.setenv('HOME', str(tmp_path))
+    fake = FakePyMySQL(FakeServer())
+    monkeypatch.setitem(__import__('sys').modules, 'pymysql', fake)
+    opts = {'socket': '/run/mysqld/mysqld.sock', 'login': None, 'wanted': WANTED}
+    assert hp.check_database_in_place(opts) == (True, [])
+    assert fake.config == {'user': 'root', 'connect_timeout': 10, 'unix_socket': '/run/mysqld/mysqld.sock'}
+
+    (tmp_path / '.my.cnf').write_text('[client]\npassword = x\n')
+    opts['login'] = {'host': 'db1', 'port': 3307, 'user': 'admin', 'password': None}
+    assert hp.check_database_in_place(opts) == (True, [])
+    assert fake.config == {'user': 'admin', 'connect_timeout': 10, 'host': 'db1', 'port': 3307,
+                           'read_default_file': str(tmp_path / '.my.cnf')}
+
+
+def test_without_pymysql_or_a_login_nothing_is_in_place(monkeypatch):
+    monkeypatch.setitem(__import__('sys').modules, 'pymysql', None)
+    opts = {'socket': '/run/mysqld/mysqld.sock', 'login': None, 'wanted': WANTED}
+    assert hp.check_database_in_place(opts) == (False, ['PyMySQL is not installed on this host'])
+
+    fake = FakePyMySQL(error=FakePyMySQL.MySQLError(1698, "Access denied for user 'root'@'localhost'"))
+    monkeypatch.setitem(__import__('sys').modules, 'pymysql', fake)
+    assert hp.check_database_in_place(opts) == (
+        False, ["the administrator login failed: Access denied for user 'root'@'localhost'"])
+
+
+def test_wanted_is_reported_through_main(module_args, monkeypatch):
+    monkeypatch.setattr(hp, 'check_database', lambda opts: {'host': 'db', 'port': 3306, 'seconds': 0.0})
+    monkeypatch.setattr(hp, 'check_database_in_place', lambda opts: (False, ['no account heat@%']))
+    module_args({'database': {'host': 'db', 'socket': '/run/mysqld/mysqld.sock', 'wanted': WANTED}})
+    with pytest.raises(AnsibleExitJson) as exc:
+        hp.main()
+    result = exc.value.args[0]
+    assert result['database']['in_place'] is False and result['database']['differs'] == ['no account heat@%']
+    assert DB_PASSWORD not in json.dumps(result)
+
+    monkeypatch.setattr(hp, 'check_database_in_place', lambda opts: (True, []))
+    with pytest.raises(AnsibleExitJson) as exc:
+        hp.main()
+    assert exc.value.args[0]['database']['in_place'] is True and 'differs' not in exc.value.args[0]['database']
+
+
+def test_wanted_needs_a_login(module_args):
+    module_args({'database': {'host': 'db', 'wanted': WANTED}})
+    with pytest.raises(AnsibleFailJson) as exc:
+        hp.main()
+    assert exc.value.args[0]['cause'] == 'parameters'
+    assert 'database.wanted needs database.socket or database.login.host' in exc.value.args[0]['msg']

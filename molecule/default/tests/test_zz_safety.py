@@ -138,6 +138,36 @@ def test_database_down_for_good_is_named():
         assert rc == 0, out
 
 
+def task_section(output, task):
+    """The output of the heat role's task `task` in a run, '' when it did not appear."""
+    return next((section for section in re.split(r'\n(?=TASK \[|RUNNING HANDLER \[|PLAY )', output)
+                 if section.startswith('TASK [heat : %s]' % task)), '')
+
+
+def test_database_accounts_changed_behind_the_role_are_put_back():
+    """The database tasks are skipped when validate.yml found the database and accounts as
+    they would make them: anything else found there must still run them."""
+    sql = ("DROP USER 'heat'@'localhost'; GRANT SELECT ON mysql.* TO 'heat'@'%'; "
+           "SET PASSWORD FOR 'heat'@'%' = PASSWORD('changed-behind-the-role')")
+    rc, out = in_controller('mysql -e "%s"' % sql)
+    assert rc == 0, out
+    run = playbook('playbooks/heat.yml', '--tags', 'heat-database')
+    assert run.rc == 0, run
+    assert 'changed: ' in task_section(run.out, 'Grant the heat user all privileges on the heat database'), run
+    for host in ('%', 'localhost'):
+        rc, out = in_controller('mysql -N -e "SHOW GRANTS FOR \'heat\'@\'%s\'"' % host)
+        assert rc == 0, out
+        assert sorted(re.sub(r' IDENTIFIED BY PASSWORD .*', '', line) for line in out.strip().splitlines()) == [
+            'GRANT ALL PRIVILEGES ON `heat`.* TO `heat`@`%s`' % host, 'GRANT USAGE ON *.* TO `heat`@`%s`' % host]
+    rc, out = in_controller("MYSQL_PWD='%s' mysql -h controller -u heat -N -e 'SELECT 1' heat" % LAB['heat_db_password'])
+    assert rc == 0, out
+    # Now as they would make them: read, not run.
+    run = playbook('playbooks/heat.yml', '--tags', 'heat-database')
+    assert run.rc == 0 and changed_count(run.out) == 0, run
+    for task in ('Create the heat database', 'Grant the heat user all privileges on the heat database'):
+        assert 'skipping: ' in task_section(run.out, task), run
+
+
 def test_password_rotation_end_to_end():
     before = restart_times()
     # A new stack, created with the rotated passwords, must reach CREATE_COMPLETE.
