@@ -666,27 +666,24 @@ class KeystoneRegistration(object):
 
     # ------------------------------------------------------------ read
 
-    def _list(self, what, func):
-        return [r.to_dict() for r in self.call(what, func)]
+    def _start(self, executor, reads):
+        """Start reads {key: (what, func)} in the executor; {key: (read, future)}.
 
-    def _side_by_side(self, reads):
-        """Run reads {key: (what, func)} side by side; their results by key.
-
-        Each read is one GET of about 60 ms in the lab, nearly all of it
-        waiting for Keystone: a no-op makes about ten. A read that fails in
-        its thread is made again here, with call()'s retries and messages
-        (fail_json must run in the main thread).
+        Each read is one GET, nearly all of it waiting for Keystone: a no-op
+        makes about ten, each started as soon as what it needs is known.
         """
-        if not reads:
-            return {}
-        with ThreadPoolExecutor(max_workers=len(reads)) as executor:
-            futures = dict((key, executor.submit(func)) for key, (what, func) in reads.items())
+        return dict((key, (read, executor.submit(read[1]))) for key, read in reads.items())
+
+    def _results(self, started):
+        """The results of started reads, by key. A read that failed in its
+        thread is made again here, with call()'s retries and messages
+        (fail_json must run in the main thread)."""
         results = {}
-        for key, future in futures.items():
+        for key, (read, future) in started.items():
             try:
                 results[key] = future.result()
             except Exception:  # noqa: BLE001 - made again below, where failures are explained
-                results[key] = self.call(*reads[key])
+                results[key] = self.call(*read)
         return results
 
     @staticmethod
@@ -694,9 +691,13 @@ class KeystoneRegistration(object):
         return [item.to_dict() if hasattr(item, 'to_dict') else item for item in items]
 
     def read(self):
+        with ThreadPoolExecutor(max_workers=16) as executor:
+            self._read(executor)
+
+    def _read(self, executor):
         spec = self.spec
         client = self.client
-        # The lists first, side by side.
+        # The lists first, side by side; the lookups below need only the domains.
         reads = {'domains': ('list domains', client.domains.list)}
         identity_region = self.params['identity_region']
         if spec['endpoints'] or self.params['region'] or identity_region:
@@ -707,22 +708,15 @@ class KeystoneRegistration(object):
             reads['services'] = ('list services', client.services.list)
         if spec['endpoints'] or identity_region:
             reads['endpoints'] = ('list endpoints', client.endpoints.list)
-        lists = dict((key, self._dicts(found)) for key, found in self._side_by_side(reads).items())
-        self.regions = [r['id'] for r in lists['regions']] if 'regions' in lists else None
-        self.domains = lists['domains']
+        lists = self._start(executor, reads)
+        self.domains = self._dicts(self._results({'domains': lists.pop('domains')})['domains'])
         self.domains_by_name = dict((d['name'], d) for d in self.domains)
         self.domains_by_id = dict((d['id'], d) for d in self.domains)
         self._canonical_domain_refs()
-        self.roles = {}
-        for role in lists.get('roles', []):
-            if not role.get('domain_id'):
-                self.roles.setdefault(role['name'], role)
-        self.services = lists.get('services', [])
-        self.endpoints = lists.get('endpoints', [])
 
         # Projects and users: looked up by name in their domain (the stack domain of
         # Heat fills up with one project and user per stack; listing all would not scale),
-        # side by side.
+        # side by side, while the other lists are still coming.
         reads = {}
         wanted = [(x['name'], x['domain']) for x in spec['projects']]
         wanted += [(u['default_project'], u['default_project_domain']) for u in spec['users']
@@ -744,7 +738,7 @@ class KeystoneRegistration(object):
                     lambda name=name, domain_id=domain_id: client.users.list(name=name, domain=domain_id)))
         self.projects = {}
         self.users = {}
-        for (kind, name, domain_id), found in self._side_by_side(reads).items():
+        for (kind, name, domain_id), found in self._results(self._start(executor, reads)).items():
             match = next((x for x in self._dicts(found) if x['name'] == name), None)
             (self.projects if kind == 'project' else self.users)[(name, domain_id)] = match
         # Direct role assignments, once per existing user that the spec assigns roles to.
@@ -755,8 +749,19 @@ class KeystoneRegistration(object):
                 reads.setdefault(user['id'], (
                     'list role assignments of user %s' % a['user'],
                     lambda user_id=user['id']: client.role_assignments.list(user=user_id)))
+        assignments = self._start(executor, reads)
+
+        lists = dict((key, self._dicts(found)) for key, found in self._results(lists).items())
+        self.regions = [r['id'] for r in lists['regions']] if 'regions' in lists else None
+        self.roles = {}
+        for role in lists.get('roles', []):
+            if not role.get('domain_id'):
+                self.roles.setdefault(role['name'], role)
+        self.services = lists.get('services', [])
+        self.endpoints = lists.get('endpoints', [])
+
         self.assignments = {}
-        for user_id, found in self._side_by_side(reads).items():
+        for user_id, found in self._results(assignments).items():
             held = set()
             for item in self._dicts(found):
                 scope = item.get('scope') or {}

@@ -576,6 +576,29 @@ def test_noop_run_lists_each_kind_once(run, keystone):
     assert len(run.log) == len(gets) + len(auths) == 13     # no version discovery, nothing else
 
 
+def test_lookups_do_not_wait_for_the_lists_they_do_not_need(run, keystone, monkeypatch):
+    """Users and projects are looked up once the domains are known, while the other lists
+    are still coming: a no-op's reads take three rounds of Keystone answers, not four."""
+    import threading
+    run(heat_spec())
+    looked_up, waited = threading.Event(), []
+    send = keystone.send
+
+    def send_and_watch(request):
+        path = urlsplit(request.url).path
+        if path == '/v3/endpoints':
+            # Answered once a user lookup has been answered, or after 5 s.
+            waited.append(looked_up.wait(5))
+        response = send(request)
+        if path == '/v3/users':
+            looked_up.set()
+        return response
+
+    monkeypatch.setattr(keystone, 'send', send_and_watch)
+    assert run(heat_spec())['changed'] is False
+    assert waited == [True]
+
+
 def test_converged_check_mode_reports_no_change(run, keystone):
     run(heat_spec())
     result = run(heat_spec(), check=True)
