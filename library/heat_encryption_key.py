@@ -12,7 +12,7 @@ description:
     and tells whether it is O(key). Neither key is ever returned.
   - With O(reencrypt=true) and a different key, decrypts every value Heat encrypted with the deployed
     key and encrypts it again with O(key), in one database transaction, using Heat's own
-    C(heat.common.crypt): the stored credentials (C(user_creds) passwords and trust IDs, redacted
+    C(heat.common.crypt) - the stored credentials (C(user_creds) passwords and trust IDs, redacted
     C(resource_data) such as stack users' passwords) and, when C(encrypt_parameters_and_properties) was
     used, hidden template parameters and resource properties.
   - A value that already decrypts with O(key) is left alone, so an interrupted rotation can be re-run.

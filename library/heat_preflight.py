@@ -10,12 +10,14 @@ module: heat_preflight
 short_description: Check Keystone and the message broker the way Heat will use them, without changing anything
 description:
   - Read-only checks for the heat role, run before any change on any host. Needs nothing
-    beyond Python's standard library on the managed host (no keystoneauth1, no AMQP client).
+    beyond Python's standard library on the managed host (no keystoneauth1, no AMQP client);
+    O(database.wanted) uses PyMySQL where it is installed.
   - O(keystone) authenticates with the admin credentials (password, project scope) and,
     with that one token, checks that the region of Heat's endpoints exists, that the
     region Heat looks Keystone up in has an identity endpoint of the interface
     keystonemiddleware uses, and that the projects Heat only uses exist.
-  - O(database) waits until the database server's port answers.
+  - O(database) waits until the database server's port answers and, with O(database.wanted),
+    reads whether the database and its accounts are in place.
   - O(messaging) logs in to each broker the way oslo.messaging's rabbit driver does
     (AMQP 0-9-1, PLAIN with user and password, then opens the virtual host) and closes
     the connection cleanly.
@@ -128,7 +130,7 @@ options:
         required: true
   database:
     description:
-      - The database server to reach over TCP, as Heat will from this host (the port answers: no login).
+      - The database server to reach over TCP, as Heat will from this host (the port answers; no login).
         Waited for up to O(database.timeout) seconds, so that a restarting server is survived.
         Checked before O(messaging).
     type: dict
@@ -164,7 +166,7 @@ options:
       wanted:
         description:
           - What the caller's database tasks make (community.mysql's C(mysql_db) and C(mysql_user) with
-            C(priv=<name>.*:ALL)), checked read-only through O(database.login): the database exists and
+            C(priv=<name>.*:ALL)), checked read-only through O(database.login) - the database exists and
             every account of O(database.wanted.hosts) exists, has that password and exactly those
             privileges. RV(database.in_place) tells the caller whether those tasks can be skipped.
             Needs PyMySQL on this host; without it, or on any doubt, RV(database.in_place) is false.

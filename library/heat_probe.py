@@ -14,14 +14,14 @@ description:
   - Which of O(packages) are not installed (C(dpkg-query), or C(rpm -q) where there is no dpkg) and
     the installed version of O(version_package).
   - For each of O(services) - whether its unit is enabled at boot, whether it runs, and whether it was
-    started before the last change of one of its files (it then runs an older configuration: what an
+    started before the last change of one of its files (it then runs an older configuration, which an
     interrupted run or a package's own start leaves behind).
   - For each of O(files), whether it exists, and its sha256, mode, owner and group.
   - Where Heat's C(heat/api/aws/ec2token.py) is, its sha256, and whether it reads the keystoneauth
     options of C([ec2authtoken]) (upstream's fix for Keystone's service-token requirement, OSSA-2025-002).
     The package is located without importing Heat.
   - The number of CPUs this process may run on.
-  - The HTTP status each of O(http) answers (one try, no retry: the role waits elsewhere).
+  - The HTTP status each of O(http) answers (one try, no retry; the role waits elsewhere).
   - Which of O(modules), Python modules, this host's Python can import (located, not imported).
   - Whether O(config) sets an C(auth_encryption_key), and whether it is O(encryption_key), read with
     oslo.config as Heat reads it; neither key is returned.
@@ -132,7 +132,7 @@ encryption_key:
   type: dict
   sample: {deployed: true, matches: true}
 cpus:
-  description: The number of CPUs this process may run on (its affinity: a container's cpuset counts).
+  description: The number of CPUs this process may run on (its affinity, so a container's cpuset counts).
   returned: always
   type: int
 '''
