@@ -828,6 +828,8 @@ def check_database_in_place(opts):
     except pymysql.MySQLError as exc:
         # The database tasks run then, and name what is wrong with their login.
         return False, ['the administrator login failed: %s' % to_text(exc.args[-1] if exc.args else exc)]
+    except Exception as exc:  # noqa: BLE001 - an answer not understood is a doubt: the tasks run
+        return False, ['could not read the accounts: %s: %s' % (type(exc).__name__, to_text(exc))]
     return not differs, differs
 
 

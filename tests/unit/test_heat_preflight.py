@@ -792,6 +792,16 @@ def test_without_pymysql_or_a_login_nothing_is_in_place(monkeypatch):
         False, ["the administrator login failed: Access denied for user 'root'@'localhost'"])
 
 
+def test_an_answer_not_understood_is_a_doubt_not_a_failure(monkeypatch):
+    """The checks must not fail on what only decides whether the database tasks run."""
+    server = FakeServer()
+    server.accounts[('heat', '%')]['grants'] = None  # a SHOW GRANTS answer the read cannot iterate
+    monkeypatch.setitem(__import__('sys').modules, 'pymysql', FakePyMySQL(server))
+    in_place, differs = hp.check_database_in_place({'socket': '/run/mysqld/mysqld.sock', 'login': None, 'wanted': WANTED})
+    assert in_place is False
+    assert differs[0].startswith('could not read the accounts: TypeError')
+
+
 def test_wanted_is_reported_through_main(module_args, monkeypatch):
     monkeypatch.setattr(hp, 'check_database', lambda opts: {'host': 'db', 'port': 3306, 'seconds': 0.0})
     monkeypatch.setattr(hp, 'check_database_in_place', lambda opts: (False, ['no account heat@%']))
