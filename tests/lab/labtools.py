@@ -124,8 +124,12 @@ def delete_stack(name):
     return in_controller(DELETE_STACK.format(name=name))
 
 
+def task_sections(out, task):
+    """The output of each run of the heat role's task `task` in a run's output."""
+    return [section for section in re.split(r'\n(?=TASK \[|RUNNING HANDLER \[|PLAY )', out)
+            if section.startswith('TASK [heat : %s]' % task)]
+
+
 def task_changes(out, task):
     """How many times the heat role's task `task` reported changed in a run's output."""
-    sections = re.split(r'\n(?=TASK \[|RUNNING HANDLER \[|PLAY )', out)
-    return sum(section.count('\nchanged: ') for section in sections
-               if section.startswith('TASK [heat : %s]' % task))
+    return sum(section.count('\nchanged: ') for section in task_sections(out, task))

@@ -9,6 +9,7 @@ import io
 import json
 import socket
 import struct
+import sys
 import threading
 from urllib.error import HTTPError, URLError
 from urllib.parse import parse_qs, urlsplit
@@ -769,7 +770,7 @@ class FakePyMySQL:
 def test_in_place_through_the_socket_or_over_tcp(monkeypatch, tmp_path):
     monkeypatch.setenv('HOME', str(tmp_path))
     fake = FakePyMySQL(FakeServer())
-    monkeypatch.setitem(__import__('sys').modules, 'pymysql', fake)
+    monkeypatch.setitem(sys.modules, 'pymysql', fake)
     opts = {'socket': '/run/mysqld/mysqld.sock', 'login': None, 'wanted': WANTED}
     assert hp.check_database_in_place(opts) == (True, [])
     assert fake.config == {'user': 'root', 'connect_timeout': 10, 'unix_socket': '/run/mysqld/mysqld.sock'}
@@ -782,12 +783,12 @@ def test_in_place_through_the_socket_or_over_tcp(monkeypatch, tmp_path):
 
 
 def test_without_pymysql_or_a_login_nothing_is_in_place(monkeypatch):
-    monkeypatch.setitem(__import__('sys').modules, 'pymysql', None)
+    monkeypatch.setitem(sys.modules, 'pymysql', None)
     opts = {'socket': '/run/mysqld/mysqld.sock', 'login': None, 'wanted': WANTED}
     assert hp.check_database_in_place(opts) == (False, ['PyMySQL is not installed on this host'])
 
     fake = FakePyMySQL(error=FakePyMySQL.MySQLError(1698, "Access denied for user 'root'@'localhost'"))
-    monkeypatch.setitem(__import__('sys').modules, 'pymysql', fake)
+    monkeypatch.setitem(sys.modules, 'pymysql', fake)
     assert hp.check_database_in_place(opts) == (
         False, ["the administrator login failed: Access denied for user 'root'@'localhost'"])
 
@@ -796,7 +797,7 @@ def test_an_answer_not_understood_is_a_doubt_not_a_failure(monkeypatch):
     """The checks must not fail on what only decides whether the database tasks run."""
     server = FakeServer()
     server.accounts[('heat', '%')]['grants'] = None  # a SHOW GRANTS answer the read cannot iterate
-    monkeypatch.setitem(__import__('sys').modules, 'pymysql', FakePyMySQL(server))
+    monkeypatch.setitem(sys.modules, 'pymysql', FakePyMySQL(server))
     in_place, differs = hp.check_database_in_place({'socket': '/run/mysqld/mysqld.sock', 'login': None, 'wanted': WANTED})
     assert in_place is False
     assert differs[0].startswith('could not read the accounts: TypeError')

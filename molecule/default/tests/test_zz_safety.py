@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from labtools import LAB, ROOT, delete_stack, in_controller, playbook, secrets_in
+from labtools import LAB, ROOT, delete_stack, in_controller, playbook, secrets_in, task_sections
 
 ROTATED = {
     'heat_keystone_password': 'rotated-heat-keystone-secret-8',
@@ -140,8 +140,7 @@ def test_database_down_for_good_is_named():
 
 def task_section(output, task):
     """The output of the heat role's task `task` in a run, '' when it did not appear."""
-    return next((section for section in re.split(r'\n(?=TASK \[|RUNNING HANDLER \[|PLAY )', output)
-                 if section.startswith('TASK [heat : %s]' % task)), '')
+    return next(iter(task_sections(output, task)), '')
 
 
 def test_database_accounts_changed_behind_the_role_are_put_back():
