@@ -111,7 +111,7 @@ def render(text):
         'Every input of the `heat` role, generated from',
         '[`roles/heat/meta/argument_specs.yml`](../roles/heat/meta/argument_specs.yml) by',
         '`python3 scripts/variables_doc.py`. The same file is what',
-        '`ansible-doc -t role -r roles heat` prints (add `-e verify` for the verification), and what',
+        '`ansible-doc -t role -r roles heat` prints (`-e main` or `-e verify` for one entry point), and what',
         'the role validates its inputs against before it changes anything. Defaults live in',
         '[`roles/heat/defaults/main.yml`](../roles/heat/defaults/main.yml); secrets have none.',
         '',
