@@ -113,7 +113,7 @@ def render(text):
         '`python3 scripts/variables_doc.py`. The same file is what',
         '`ansible-doc -t role -r roles heat` prints (`-e main` or `-e verify` for one entry point), and what',
         'the role validates its inputs against before it changes anything. Defaults live in',
-        '[`roles/heat/defaults/main.yml`](../roles/heat/defaults/main.yml); secrets have none.',
+        '[`roles/heat/defaults/main.yml`](../roles/heat/defaults/main.yml); the passwords and keys you must set have none.',
         '',
     ]
     for entry_point in ENTRY_POINTS:
