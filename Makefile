@@ -28,9 +28,15 @@ lint: bootstrap ## yamllint and ansible-lint (production profile)
 unit: bootstrap ## pytest unit tests of the bundled modules
 	pytest -q tests/unit
 
+# Each lab starts from its prepared images (scripts/lab_prepared.py: built
+# here when missing, when prepare's inputs changed or after a week), and its
+# output is stamped into .cache/suite/SCENARIO.log for the time report.
+PREPARED := python3 scripts/lab_prepared.py
+STAMP = 2>&1 | python3 scripts/suite_times.py stamp .cache/suite/$(1).log
+
 .PHONY: molecule
 molecule: image ## Debian 13 lab end to end: create, prepare, safety tests, converge, idempotence, verify, destroy
-	molecule test -s default
+	set -o pipefail; $(PREPARED) default molecule test -s default $(call STAMP,default)
 	@# Tear-down must leave nothing behind.
 	@test -z "$$(podman ps -aq --filter name='^lab-controller$$')" || { echo "lab-controller left behind"; exit 1; }
 	@! podman network exists heat-default || { echo "network heat-default left behind"; exit 1; }
@@ -38,14 +44,14 @@ molecule: image ## Debian 13 lab end to end: create, prepare, safety tests, conv
 
 .PHONY: molecule-upgrade
 molecule-upgrade: image ## Debian 12: converge, idempotence, verify; then the upgrade to Debian 13 under a kept stack
-	molecule test -s upgrade
+	set -o pipefail; $(PREPARED) upgrade molecule test -s upgrade $(call STAMP,upgrade)
 	@test -z "$$(podman ps -aq --filter name='^upgrade-controller$$')" || { echo "upgrade-controller left behind"; exit 1; }
 	@! podman network exists heat-upgrade || { echo "network heat-upgrade left behind"; exit 1; }
 	@echo "molecule-upgrade: lab container and network removed"
 
 .PHONY: molecule-multinode
 molecule-multinode: image ## Several controllers behind haproxy over TLS: infra, lb, controller1, controller2 (+ a third added), end to end
-	molecule test -s multinode
+	set -o pipefail; $(PREPARED) multinode molecule test -s multinode $(call STAMP,multinode)
 	@# Tear-down must leave nothing behind: the five containers and the network.
 	@test -z "$$(podman ps -aq --filter name='^(infra|lb|controller[123])$$')" || { echo "multinode containers left behind"; exit 1; }
 	@! podman network exists heat-multinode || { echo "network heat-multinode left behind"; exit 1; }
@@ -55,17 +61,26 @@ molecule-multinode: image ## Several controllers behind haproxy over TLS: infra,
 test: lint unit ## The whole test suite (what CI runs): lint, unit, then the labs two at a time
 	@# The Debian 13 lab (the longest) beside the Debian 12 upgrade and then
 	@# multinode: two labs at a time fit the 2-core host, three do not. Each
-	@# scenario's output is printed whole when it ends.
-	$(MAKE) --no-print-directory -j2 --output-sync=target molecule molecule-upgrade-multinode
+	@# scenario's output is printed whole when it ends, then where the time went.
+	rm -rf .cache/suite && mkdir -p .cache/suite
+	python3 scripts/suite_times.py sample .cache/suite/machine.samples & sampler=$$!; \
+	  $(MAKE) --no-print-directory -j2 --output-sync=target molecule molecule-upgrade-multinode; rc=$$?; \
+	  kill $$sampler; \
+	  python3 scripts/suite_times.py report .cache/suite/{default,upgrade,multinode}.log .cache/suite/machine.samples; \
+	  exit $$rc
 
 .PHONY: molecule-upgrade-multinode
 molecule-upgrade-multinode: molecule-upgrade ## The upgrade scenario, then multinode (beside molecule in make test)
 	$(MAKE) --no-print-directory molecule-multinode
 
+.PHONY: test-fast
+test-fast: lint unit image ## Quick loop, not a replacement for make test: lint, unit, one converge + idempotence of the Debian 13 lab
+	$(PREPARED) default bash -c 'molecule destroy -s default && molecule converge -s default \
+	  && molecule idempotence -s default; rc=$$?; molecule destroy -s default; exit $$rc'
+
 .PHONY: lab
 lab: image ## Deploy Heat into the Debian 13 lab controller with site.yml (creates the lab if needed)
-	molecule create -s default
-	molecule prepare -s default
+	$(PREPARED) default bash -c 'molecule create -s default && molecule prepare -s default'
 	@# The operator's own command, outside molecule's 80-column frame, so that
 	@# the guide's stack table at the end is printed as the guide prints it.
 	ansible-playbook -i inventory/lab site.yml
