@@ -2,7 +2,7 @@
 """Benchmark of the heat role in the lab: how long a deployment and
 a re-run take, and where the time goes.
 
-Not a test: it measures, prints a Markdown table ready for README.md and
+Not a test: it measures, prints a Markdown table ready for docs/benchmark.md and
 writes a JSON file (default benchmark/results/latest.json; the per-run logs go
 to benchmark/results/logs/). It drives ansible-playbook from the repository
 root, with the project's ansible.cfg, against one podman lab controller:
