@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Benchmark of the heat role in the lab (issue 7): how long a deployment and
+"""Benchmark of the heat role in the lab: how long a deployment and
 a re-run take, and where the time goes.
 
-Not a test: it measures, prints a Markdown table ready for README.md and
+Not a test: it measures, prints a Markdown table ready for docs/benchmark.md and
 writes a JSON file (default benchmark/results/latest.json; the per-run logs go
 to benchmark/results/logs/). It drives ansible-playbook from the repository
 root, with the project's ansible.cfg, against one podman lab controller:
@@ -49,13 +49,13 @@ While one tool is measured the other container is paused. The report starts
 with a table of both tools' figures and their ratios (puppet / this project,
 medians). --image chooses the lab image of both containers.
 
-With --controllers N (issue 17) it then also measures the no-op on N
+With --controllers N it then also measures the no-op on N
 controllers: N-1 more containers (bench-controller2 ...) run Heat only and
 reach the first one's MariaDB, RabbitMQ and Keystone through the name
 `controller`; they are converged (not measured), then site.yml --skip-tags
 verify runs --repeat times on all N.
 
-With --rolling it measures the several-controllers lab instead (issue 12):
+With --rolling it measures the several-controllers lab instead:
 molecule's `multinode` scenario is created, prepared and converged (infra,
 lb with haproxy and TLS, controller1 and controller2), then
 molecule/multinode/rolling.yml runs --repeat times, each with its own value
@@ -126,7 +126,7 @@ OUTSIDE_TASKS = 'outside tasks (Ansible start-up, between tasks)'
 # Heat's own service start-up: the restarts (handlers) and the readiness waits.
 STARTUP_FILES = ['roles/heat/handlers/main.yml', 'roles/heat/tasks/restart.yml', 'roles/heat/tasks/ready.yml']
 
-# The single tasks issue 7 sets a no-op target for: (file, task name, target s).
+# The single tasks with a no-op target: (file, task name, target s).
 # The Keystone registration is planned (check mode) in validate.yml; keystone.yml
 # writes only when the plan found something to do (skipped on a no-op).
 HEAT_CONF_TASK = ('roles/heat/tasks/config.yml', 'Configure heat.conf', 1.0)
@@ -136,7 +136,7 @@ KEYSTONE_PROBE_TASK = ('roles/heat/tasks/keystone.yml', 'Register the Orchestrat
 
 TARGET_NOOP_SECONDS = 15.0
 TARGET_FRESH_SECONDS = 180.0
-# Issue 17: the no-op floor, against puppet-heat, and on several controllers.
+# The no-op's targets: its floor, its ratio to puppet-heat's, and to itself on several controllers.
 TARGET_FLOOR_SECONDS = 4.0
 TARGET_PEER_RATIO = 10.0
 TARGET_MULTI_RATIO = 1.5
@@ -622,7 +622,7 @@ def noop_task_times(noop_runs):
 
 
 def targets(results):
-    """Issue 7's targets, each with the measured figure and whether it is met."""
+    """The targets, each with the measured figure and whether it is met."""
     checks = []
     noop = results['noop_skip_verify']
     checks.append({

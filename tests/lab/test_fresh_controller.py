@@ -108,7 +108,7 @@ export OS_AUTH_URL=http://controller:5000/v3   # Keystone
 
 
 def test_openrc_with_trailing_comments_passes_the_checks(untouched):
-    """The openrc is parsed as a shell would (issue 14: the Jinja parser kept `# bootstrap` in the password).
+    """The openrc is parsed as a shell would: a trailing `# bootstrap` is a comment, not part of the password.
 
     Check mode: the run goes past every check to the package step, and changes nothing.
     """

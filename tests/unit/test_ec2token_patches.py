@@ -1,4 +1,4 @@
-"""Issue 15: the ec2token patches, the checksums the role trusts, and the
+"""The ec2token patches, the checksums the role trusts, and the
 [ec2authtoken] options that follow what the installed code reads.
 
 The patched files themselves are Debian's (not in the repository); the lab
