@@ -1,4 +1,4 @@
-"""Issue 15: heat_ec2token_fix (on in inventory/lab) patches heat-api-cfn's
+"""heat_ec2token_fix (on in inventory/lab) patches heat-api-cfn's
 ec2token.py; a package reinstall that puts Debian's file back is repaired by
 the next run, which restarts heat-api-cfn alone, once; the run after that
 changes nothing. (The CloudFormation wait condition itself is signalled by

@@ -307,7 +307,7 @@ def test_encryption_key_change_refused_then_rotated():
     assert changed_count(run.out) == 0, run
 
 
-# Issue 16: what the guide's server needs, missing or refused, is named by
+# What the guide's server needs, missing or refused, is named by
 # the verification, not found by a stack timeout. These need the full
 # catalog of the default scenario's lab.
 def guide_template_copy(tmp_path, flavor):

@@ -1,4 +1,4 @@
-"""Heat on two controllers sharing infra's database, bus and Keystone (issue 8),
+"""Heat on two controllers sharing infra's database, bus and Keystone,
 behind the load balancer `lb` (haproxy owns heat-vip), over TLS."""
 import json
 import os

@@ -1,5 +1,5 @@
 """Bad TLS input fails in the validation step, before any change on any
-controller, naming the variable and the URL (issue 12): a CA that does not
+controller, naming the variable and the URL: a CA that does not
 sign Keystone's certificate, a URL whose host name the certificate does not
 carry, an https URL with no CA the controllers trust. site.yml is run as an
 operator runs it, with molecule's inventory plus the bad value."""
