@@ -67,7 +67,7 @@ def machine(path):
 
 def parse(text):
     """(phases [(scenario, phase, seconds, outcome)], tests {(file, test): seconds}, total seconds)."""
-    phases, tests, opened, last, prefix = [], defaultdict(float), {}, 0.0, ''
+    phases, tests, steps, opened, last, prefix = [], defaultdict(float), {}, {}, 0.0, ''
     for raw in text.splitlines():
         line = ANSI.sub('', raw)
         match = STAMP.match(line)
@@ -92,7 +92,10 @@ def parse(text):
             continue
         duration = DURATION.search(line)
         if duration:
-            tests[(Path(duration.group(3)).name, duration.group(4))] += float(duration.group(1))
+            # A side effect's report may show the same line twice: once per test and step.
+            steps[(Path(duration.group(3)).name, duration.group(4), duration.group(2))] = float(duration.group(1))
+    for (file, test, _), seconds in steps.items():
+        tests[(file, test)] += seconds
     # A phase still open at the end (the run failed or was stopped there).
     phases += [(scenario, name, last - begun, 'unfinished') for (scenario, name), begun in opened.items()]
     return phases, tests, last

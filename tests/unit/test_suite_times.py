@@ -22,6 +22,7 @@ LOG = '''\
   400.0 120.50s call     molecule/default/tests/test_zz_safety.py::test_password_rotation_end_to_end
   400.0 3.25s setup    molecule/default/tests/test_zz_safety.py::test_password_rotation_end_to_end
   400.0 30.00s call     test_heat.py::test_bad_input[empty db password]
+  400.1 30.00s call     test_heat.py::test_bad_input[empty db password]
   400.0   \u2502 ok: [localhost] => { "msg": [ "12.00s call     tests/lab/test_upgrade.py::test_upgrade" ] }
   401.0 INFO     default \u279c verify: Executed: Failed
   402.0 INFO     default \u279c destroy: Executing
