@@ -27,6 +27,7 @@ Containers that prepare does not set up (multinode's controllers) start
 from the base image, as a new controller does. Heat itself is never in an
 image: converge installs it from Debian's mirror on every run.
 """
+import fcntl
 import hashlib
 import os
 import shutil
@@ -141,7 +142,6 @@ def build(scenario, key):
             seed = pki_seed(scenario, key)
             for stale in CACHE.glob('%s-pki-*' % scenario):
                 shutil.rmtree(stale)
-            CACHE.mkdir(parents=True, exist_ok=True)
             shutil.copytree(Path(env['MOLECULE_EPHEMERAL_DIRECTORY']) / 'pki', seed)
     finally:
         molecule(env, 'destroy', '-s', scenario)
@@ -154,12 +154,17 @@ def main(argv):
         sys.exit('usage: lab_prepared.py {%s} COMMAND...' % ','.join(SCENARIOS))
     scenario, command = argv[1], argv[2:]
     key = digest(scenario)
-    reason = current(scenario, key)
-    if reason:
-        log('building the prepared images of %s: %s' % (scenario, reason))
-        build(scenario, key)
-    else:
-        log('%s starts from its prepared images' % scenario)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    # One build at a time: labs of `make test` that start together on a fresh
+    # machine would otherwise install three labs' packages at once on 2 cores.
+    with open(CACHE / 'build.lock', 'w', encoding='utf-8') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        reason = current(scenario, key)
+        if reason:
+            log('building the prepared images of %s: %s' % (scenario, reason))
+            build(scenario, key)
+        else:
+            log('%s starts from its prepared images' % scenario)
     containers, _, _, keeps_pki = SCENARIOS[scenario]
     env = dict(os.environ, HEAT_LAB_PREPARE='ready')
     env.update({env_name(c): image_name(c) for c in containers})
