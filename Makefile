@@ -59,7 +59,8 @@ molecule-multinode: image ## Several controllers behind haproxy over TLS: infra,
 
 # Labs at a time in make test: each lab takes 1-2 cores while it installs
 # or converges and waits on its services the rest of the time, and the
-# three together use under 7 GiB (docs/testing.md has the measurements).
+# three together use under 10 of the 24 GiB (docs/testing.md has the
+# measurements).
 LANES ?= 3
 
 .PHONY: test
