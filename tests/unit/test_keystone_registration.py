@@ -887,6 +887,73 @@ def test_password_check_ignores_admin_os_environment(run, keystone, monkeypatch)
     assert result['changed'] is False and run.writes == []
 
 
+def test_reads_carry_the_admins_token_beside_refused_password_checks_and_a_reauth(run, keystone, monkeypatch):
+    """Issue 27: the service project's lookup must be made with the admin's token, whatever the
+    password checks beside it do. Keystone's answer here depends on the token, as the real one's
+    does: any other identity gets an empty list (what heat_domain_admin's domain-scoped token gets).
+    Forced interleaving: the lookup of the service project waits until both password checks have
+    been answered (heat_domain_admin's refused, 401), then the admin's token is refused once (401:
+    keystoneauth invalidates the admin's plugin and authenticates again, while the other reads run).
+    Passes on 013e1e1: a guard for the one-client refactor, not a reproduction."""
+    import threading
+    keystone.add('projects', {'name': 'service', 'domain_id': 'default', 'description': 'Service Project',
+                              'enabled': True, 'parent_id': 'default', 'is_domain': False})
+    run(heat_spec(projects=[]))
+    hda = keystone.find('users', name='heat_domain_admin')
+    keystone.passwords[hda['id']] = 'changed-by-someone'
+    lookup_arrived, checks_answered, waited = threading.Event(), threading.Event(), []
+    checks, sent, lock = [], [], threading.Lock()
+    send = keystone.send
+
+    def send_by_token(request):
+        path = urlsplit(request.url).path
+        body = json.loads(request.body) if request.body else None
+        if path == '/v3/auth/tokens':
+            name = body['auth']['identity']['password']['user']['name']
+            if name == 'admin':
+                return send(request)
+            waited.append(lookup_arrived.wait(5))        # the checks are answered while the lookup waits
+            response = send(request)
+            with lock:
+                checks.append((name, response.status_code))
+                if len(checks) == 2:
+                    checks_answered.set()
+            return response
+        token = keystone.tokens.get(request.headers.get('X-Auth-Token')) or {}
+        with lock:
+            sent.append((request.method, path, token.get('user_id')))
+        if path == '/v3/projects' and not lookup_arrived.is_set():
+            lookup_arrived.set()
+            waited.append(checks_answered.wait(5))
+            keystone.inject[('GET', '/v3/projects')] = [401]  # the admin's token refused once
+        if path == '/v3/projects' and token and token['user_id'] != keystone.admin['id']:
+            return _empty_list(request, 'projects')      # another identity: Keystone answers no project
+        return send(request)
+
+    monkeypatch.setattr(keystone, 'send', send_by_token)
+    keystone.auth_bodies.clear()
+    result = run(heat_spec(projects=[]))
+
+    assert waited == [True, True, True]
+    assert sorted(checks) == [('heat', 201), ('heat_domain_admin', 401)]
+    assert [m for m, p, _u in sent].count('GET') >= 10
+    assert set(u for _m, _p, u in sent) == {keystone.admin['id']}, 'a read carried another identity\'s token'
+    admin_auths = [b for b in keystone.auth_bodies if b['auth']['identity']['password']['user']['name'] == 'admin']
+    assert len(admin_auths) == 2                         # the admin authenticated again after the 401
+    assert result['changes'] == ['password of user heat_domain_admin updated']
+    assert run.writes == [('PATCH', '/v3/users/%s' % hda['id'])]
+
+
+def _empty_list(request, kind):
+    response = requests.Response()
+    response.status_code, response.reason, response.url, response.request = 200, 'OK', request.url, request
+    response.headers = CaseInsensitiveDict({'Content-Type': 'application/json'})
+    response._content = json.dumps({kind: [], 'links': {'self': request.url, 'previous': None,
+                                                        'next': None}}).encode('utf-8')
+    response.encoding = 'utf-8'
+    return response
+
+
 def test_disabled_user_password_is_not_checked(run, keystone, warnings):
     run(heat_spec())
     hda = keystone.find('users', name='heat_domain_admin')
