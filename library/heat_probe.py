@@ -123,7 +123,7 @@ modules:
   description: Per name of O(modules), whether this host's Python finds it.
   returned: always
   type: dict
-  sample: {keystoneclient: true}
+  sample: {keystoneauth1: true}
 encryption_key:
   description:
     - C(deployed), whether O(config) exists and sets a key, and C(matches), whether that key is

@@ -16,6 +16,7 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from ansible.module_utils import basic
+from ansible.module_utils import keystone_api
 
 import keystone_registration
 from conftest import AnsibleExitJson, AnsibleFailJson
@@ -817,7 +818,7 @@ def test_correct_password_is_checked_without_writing(run, keystone):
 def test_password_check_that_could_not_tell_is_made_again(run, keystone, monkeypatch, password):
     """A background check that got no answer (e.g. Keystone restarting) is redone, with retries."""
     hda = _converged_with_hda_password(run, keystone, password)
-    monkeypatch.setattr(keystone_registration.KeystoneRegistration, '_try_password', lambda *args: None)
+    monkeypatch.setattr(keystone_api.KeystoneAPI, 'try_password', lambda *args: None)
     keystone.auth_bodies.clear()
 
     result = run(heat_spec())
@@ -1193,11 +1194,12 @@ def test_write_failure_reports_what_was_done(run, keystone):
     assert result['changes'][:4] == EXPECTED_CREATES[:4]
 
 
-def test_missing_keystoneclient(run, keystone, monkeypatch):
-    monkeypatch.setattr(keystone_registration, 'HAS_KEYSTONECLIENT', False)
-    monkeypatch.setattr(keystone_registration, 'KEYSTONECLIENT_IMPORT_ERROR', 'ImportError: keystoneclient')
+def test_missing_keystoneauth(run, keystone, monkeypatch):
+    import sys
+    for name in ('keystoneauth1', 'keystoneauth1.session', 'keystoneauth1.identity'):
+        monkeypatch.setitem(sys.modules, name, None)       # import fails, as when not installed
     result = run(heat_spec(), fail=True)
-    assert 'python-keystoneclient' in result['msg'] and 'python3-keystoneclient' in result['msg']
+    assert 'keystoneauth1' in result['msg'] and 'python3-keystoneauth1' in result['msg']
     assert keystone.log == []
 
 

@@ -1,0 +1,225 @@
+# -*- coding: utf-8 -*-
+# The registration's specification: normalised from the module's options,
+# then every reference in it checked against what Keystone holds (a
+# KeystoneState) before the first write. Pure functions, no requests.
+from __future__ import annotations
+
+# The keys that name one object of each kind: the same object twice in one
+# spec is a mistake (which one wins?).
+IDENTITY_KEYS = (
+    ('domains', ('name',)), ('projects', ('name', 'domain')), ('users', ('name', 'domain')),
+    ('roles', ('name',)), ('services', ('name', 'type')), ('endpoints', ('service', 'interface', 'region')),
+)
+
+
+def _roles(given, errors):
+    """Roles as {name, description}: a name, or a dictionary with a name."""
+    roles = []
+    for index, role in enumerate(given or []):
+        if isinstance(role, str) and role:
+            roles.append({'name': role, 'description': None})
+        elif isinstance(role, dict) and isinstance(role.get('name'), str) and role['name']:
+            unknown = set(role) - set(('name', 'description'))
+            if unknown:
+                errors.append('roles[%d] has unknown keys %s (allowed: name, description)'
+                              % (index, ', '.join(sorted(unknown))))
+            roles.append({'name': role['name'], 'description': role.get('description')})
+        else:
+            errors.append('roles[%d] must be a role name or a dictionary with a name, got %r' % (index, role))
+    return roles
+
+
+def normalise(params, secrets):
+    """(spec, errors): lists of plain dicts, defaults filled in; passwords added to `secrets`."""
+    errors = []
+    roles = _roles(params['roles'], errors)
+    users = []
+    for user in params['users']:
+        user = dict(user)
+        user['update_password'] = user.get('update_password') or params['update_password']
+        if user.get('password'):
+            secrets.add(user['password'])
+        users.append(user)
+    endpoints = []
+    for index, endpoint in enumerate(params['endpoints']):
+        endpoint = dict(endpoint)
+        endpoint['region'] = endpoint.get('region') or params['region']
+        if not endpoint['region']:
+            errors.append('endpoints[%d] (%s %s) has no region: set `region` for the module or for the '
+                          'endpoint' % (index, endpoint['service'], endpoint['interface']))
+        endpoints.append(endpoint)
+    spec = dict(
+        domains=[dict(d) for d in params['domains']],
+        projects=[dict(x) for x in params['projects']],
+        users=users,
+        roles=roles,
+        role_assignments=[dict(a) for a in params['role_assignments']],
+        services=[dict(s) for s in params['services']],
+        endpoints=endpoints,
+    )
+    for kind, key in IDENTITY_KEYS:
+        seen = set()
+        for item in spec[kind]:
+            ident = tuple(item.get(k) for k in key)
+            if ident in seen:
+                errors.append('%s lists %s twice' % (kind, '/'.join(str(v) for v in ident)))
+            seen.add(ident)
+    return spec, errors
+
+
+def canonical_domain_refs(spec, state):
+    """A domain given by its ID (e.g. `default`) is named by its name from here on."""
+    def canon(ref):
+        if ref is None or ref in state.domains_by_name or ref not in state.domains_by_id:
+            return ref
+        return state.domains_by_id[ref]['name']
+    for item in spec['projects']:
+        item['domain'] = canon(item['domain'])
+    for item in spec['users']:
+        item['domain'] = canon(item['domain'])
+        item['default_project_domain'] = canon(item['default_project_domain'])
+    for item in spec['role_assignments']:
+        for key in ('user_domain', 'project_domain', 'domain'):
+            item[key] = canon(item.get(key))
+
+
+def service_candidates(spec, state):
+    """Every spec service matched to an existing one (or None: to create)."""
+    matches = []
+    for s in spec['services']:
+        exact = [x for x in state.services if x.get('name') == s['name'] and x.get('type') == s['type']]
+        named = [x for x in state.services if x.get('name') == s['name']]
+        matches.append(exact[0] if exact else named[0] if len(named) == 1 else None)
+    return matches
+
+
+def resolve_service(spec, state, ref):
+    """An endpoint's service: ('spec', index) or ('existing', service), an error string, or None."""
+    for attr in ('name', 'type'):
+        spec_hits = [i for i, s in enumerate(spec['services']) if s[attr] == ref]
+        if len(spec_hits) == 1:
+            return ('spec', spec_hits[0])
+        if len(spec_hits) > 1:
+            return 'service %r matches several entries of `services` by %s' % (ref, attr)
+        hits = [s for s in state.services if s.get(attr) == ref]
+        if len(hits) == 1:
+            return ('existing', hits[0])
+        if len(hits) > 1:
+            return ('service %r matches %d existing services by %s (ids %s): list the one you mean in '
+                    '`services` with its name and type' % (ref, len(hits), attr, ', '.join(h['id'] for h in hits)))
+    return None
+
+
+class _References(object):
+    """The domains and projects the spec needs, and which of them Keystone lacks."""
+
+    def __init__(self, spec, state):
+        self.state = state
+        self.spec_domains = set(d['name'] for d in spec['domains'])
+        self.spec_projects = set((x['name'], x['domain']) for x in spec['projects'])
+        self.missing_domains = {}
+        self.missing_projects = {}
+
+    def domain(self, ref, used_by):
+        if ref in self.spec_domains or self.state.domain_id(ref):
+            return True
+        if used_by not in self.missing_domains.setdefault(ref, []):
+            self.missing_domains[ref].append(used_by)
+        return False
+
+    def project(self, name, domain, used_by):
+        if not self.domain(domain, used_by):
+            return
+        if (name, domain) in self.spec_projects or self.state.project(name, domain):
+            return
+        self.missing_projects.setdefault((name, domain), []).append(used_by)
+
+    def errors(self):
+        errors = []
+        for name, users in sorted(self.missing_domains.items()):
+            errors.append(('domain', "domain '%s' (needed by %s) does not exist in Keystone and is not listed in "
+                           "`domains`; existing domains: %s. Add it to `domains` or correct the name"
+                           % (name, ', '.join(users), ', '.join(sorted(self.state.domains_by_name)) or 'none')))
+        for (name, domain), users in sorted(self.missing_projects.items()):
+            errors.append(('project', "project '%s' in domain %s (needed by %s) does not exist in Keystone and is "
+                           "not listed in `projects`: add it to `projects` or correct the name"
+                           % (name, domain, ', '.join(users))))
+        return errors
+
+
+def _region_errors(spec, state, region):
+    if state.regions is None:
+        return []
+    errors = []
+    wanted = ([region] if region else []) + [e['region'] for e in spec['endpoints'] if e['region']]
+    for name in sorted(set(wanted)):
+        if name not in state.regions:
+            alike = [r for r in state.regions if r.lower() == name.lower()]
+            errors.append(('region', "region '%s' does not exist in Keystone; existing regions: %s%s"
+                           % (name, ', '.join(sorted(state.regions)) or 'none',
+                              " (region IDs are case-sensitive: use '%s' or create '%s')" % (alike[0], name)
+                              if alike else '')))
+    return errors
+
+
+def validate(spec, state, params):
+    """([(cause, message)], endpoint services): every reference the spec makes, checked before any write."""
+    errors = []
+    refs = _References(spec, state)
+    for x in spec['projects']:
+        refs.domain(x['domain'], 'project %s' % x['name'])
+    for u in spec['users']:
+        refs.domain(u['domain'], 'user %s' % u['name'])
+        if u.get('default_project'):
+            refs.project(u['default_project'], u['default_project_domain'], 'default project of user %s' % u['name'])
+    spec_users = set((u['name'], u['domain']) for u in spec['users'])
+    spec_roles = set(r['name'] for r in spec['roles'])
+    for index, a in enumerate(spec['role_assignments']):
+        label = 'role_assignments[%d]' % index
+        if refs.domain(a['user_domain'], label) and (a['user'], a['user_domain']) not in spec_users \
+                and not state.user(a['user'], a['user_domain']):
+            errors.append(('specification', "user '%s' in domain %s (%s) does not exist in Keystone and is not "
+                           "listed in `users`: add it to `users` or correct the name"
+                           % (a['user'], a['user_domain'], label)))
+        if a['role'] not in spec_roles and a['role'] not in state.roles:
+            errors.append(('specification', "role '%s' (%s) does not exist in Keystone and is not listed in "
+                           "`roles`; existing roles: %s. Add it to `roles` or correct the name"
+                           % (a['role'], label, ', '.join(sorted(state.roles)) or 'none')))
+        if a.get('project'):
+            refs.project(a['project'], a['project_domain'], label)
+        else:
+            refs.domain(a['domain'], label)
+    errors += refs.errors()
+    errors += _region_errors(spec, state, params['region'])
+    endpoint_services = []
+    for index, e in enumerate(spec['endpoints']):
+        found = resolve_service(spec, state, e['service'])
+        if found is None:
+            errors.append(('specification', "service '%s' (endpoints[%d]) does not exist in Keystone and is not "
+                           "listed in `services` (looked up by name, then by type): add it to `services`"
+                           % (e['service'], index)))
+        elif isinstance(found, str):
+            errors.append(('specification', '%s (endpoints[%d])' % (found, index)))
+        endpoint_services.append(found)
+    errors += identity_region_errors(state, params['identity_region'], params['identity_interface'])
+    return errors, endpoint_services
+
+
+def identity_region_errors(state, region, interface):
+    """identity_region: an identity endpoint of identity_interface there (keystonemiddleware's lookup)."""
+    if not region:
+        return []
+    if region not in (state.regions or []):
+        return [('identity_region', "region '%s' (identity_region) does not exist in Keystone; existing regions: %s"
+                 % (region, ', '.join(sorted(state.regions or [])) or 'none'))]
+    identity = set(s['id'] for s in state.services if s.get('type') == 'identity')
+    found = dict()
+    for e in state.endpoints:
+        if e.get('service_id') in identity:
+            found.setdefault(e.get('region_id') or e.get('region'), set()).add(e.get('interface'))
+    if interface in found.get(region, ()):
+        return []
+    have = '; '.join('%s (%s)' % (r, ', '.join(sorted(i))) for r, i in sorted(found.items(), key=str)) or 'none'
+    return [('identity_region', "Keystone's catalog has no %s identity endpoint in region %s (identity_region), "
+             "where Heat's keystonemiddleware looks Keystone up: every Heat API call would answer 500 "
+             "EndpointNotFound. Identity endpoints exist in: %s" % (interface, region, have))]
