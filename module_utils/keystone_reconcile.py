@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible.module_utils.keystone_api import KeystoneError
 from ansible.module_utils import keystone_spec
 
 PASSWORD_SHOWN = {'before': '(current, not shown)', 'after': '(changed, not shown)'}

@@ -11,12 +11,17 @@ import socket
 import struct
 import sys
 import threading
+import time
 from urllib.error import HTTPError, URLError
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 import heat_preflight as hp
+from ansible.module_utils import heat_amqp as amqp
+from ansible.module_utils import heat_checks as checks
+from ansible.module_utils import heat_database as database
+from ansible.module_utils import keystone_preinstall as preinstall
 from conftest import AnsibleExitJson, AnsibleFailJson
 
 ADMIN_PASSWORD = 'Adm1n-S3cret#x'
@@ -27,7 +32,7 @@ TOKEN = 'gAAAAA-the-token'
 # --------------------------------------------------------------------------- AMQP encoding
 
 def test_protocol_header_is_amqp_0_9_1():
-    assert hp.PROTOCOL_HEADER == b'AMQP\x00\x00\x09\x01'
+    assert amqp.PROTOCOL_HEADER == b'AMQP\x00\x00\x09\x01'
 
 
 def test_close_frame_bytes():
@@ -35,23 +40,23 @@ def test_close_frame_bytes():
     expected = (b'\x01' b'\x00\x00' b'\x00\x00\x00\x1a'
                 b'\x00\x0a\x00\x32' b'\x00\xc8' b'\x0fNormal shutdown' b'\x00\x00' b'\x00\x00'
                 b'\xce')
-    assert hp.connection_close() == expected
+    assert amqp.connection_close() == expected
 
 
 def test_tune_ok_frame_bytes():
     # Connection.Tune-Ok (10, 31): channel-max 2047, frame-max 131072, heartbeat 0
     expected = b'\x01\x00\x00\x00\x00\x00\x0c' b'\x00\x0a\x00\x1f' b'\x07\xff' b'\x00\x02\x00\x00' b'\x00\x00' b'\xce'
-    assert hp.tune_ok(2047, 131072) == expected
+    assert amqp.tune_ok(2047, 131072) == expected
 
 
 def test_open_frame_bytes():
     # Connection.Open (10, 40): virtual-host "/", reserved-1 "", reserved-2 (bit) 0
     expected = b'\x01\x00\x00\x00\x00\x00\x08' b'\x00\x0a\x00\x28' b'\x01/' b'\x00' b'\x00' b'\xce'
-    assert hp.connection_open('/') == expected
+    assert amqp.connection_open('/') == expected
 
 
 def test_start_ok_frame_bytes():
-    frame = hp.start_ok('guest', 'guest', product='p')
+    frame = amqp.start_ok('guest', 'guest', product='p')
     table = (b'\x07product' b'S' b'\x00\x00\x00\x01p'
              b'\x0ccapabilities' b'F' b'\x00\x00\x00\x1f'
              b'\x1cauthentication_failure_close' b't\x01')
@@ -73,7 +78,7 @@ def start_frame(mechanisms=b'AMQPLAIN PLAIN'):
 
 def test_parse_start_frame():
     frame = start_frame()
-    method, args = hp.parse_frame(frame[:7], frame[7:])
+    method, args = amqp.parse_frame(frame[:7], frame[7:])
     assert method == (10, 10)
     assert args.take(2) == b'\x00\x09'
     assert args.table() == {'capabilities': {'publisher_confirms': True}, 'product': 'RabbitMQ',
@@ -82,20 +87,20 @@ def test_parse_start_frame():
 
 
 def test_parse_heartbeat_and_malformed_frames():
-    assert hp.parse_frame(b'\x08\x00\x00\x00\x00\x00\x00', b'\xce') == (None, None)
+    assert amqp.parse_frame(b'\x08\x00\x00\x00\x00\x00\x00', b'\xce') == (None, None)
     with pytest.raises(ValueError, match='frame-end'):
-        hp.parse_frame(b'\x01\x00\x00\x00\x00\x00\x04', b'\x00\x0a\x00\x0a\x00')
+        amqp.parse_frame(b'\x01\x00\x00\x00\x00\x00\x04', b'\x00\x0a\x00\x0a\x00')
 
 
 def test_shortstr_longer_than_255_bytes_is_refused():
     with pytest.raises(ValueError):
-        hp.shortstr('x' * 256)
+        amqp.shortstr('x' * 256)
 
 
 # --------------------------------------------------------------------------- AMQP login
 
 def close_frame(code, text):
-    return hp.method_frame(hp.CLOSE, struct.pack('>H', code) + hp.shortstr(text) + b'\x00\x0a\x00\x28')
+    return amqp.method_frame(amqp.CLOSE, struct.pack('>H', code) + amqp.shortstr(text) + b'\x00\x0a\x00\x28')
 
 
 class Broker(object):
@@ -145,17 +150,17 @@ class Broker(object):
                                                      'mechanism PLAIN. For details see the broker logfile.'))
                 self.read_frame()
                 return
-            self.server.sendall(hp.method_frame(hp.TUNE, struct.pack('>HIH', 2047, 131072, 60)))
+            self.server.sendall(amqp.method_frame(amqp.TUNE, struct.pack('>HIH', 2047, 131072, 60)))
             self.read_frame()                       # Tune-Ok
             self.server.sendall(b'\x08\x00\x00\x00\x00\x00\x00\xce')   # a heartbeat in between
-            vhost = hp.Reader(self.read_frame()[4:]).shortstr()
+            vhost = amqp.Reader(self.read_frame()[4:]).shortstr()
             if vhost not in self.vhosts:
                 self.server.sendall(close_frame(530, 'NOT_ALLOWED - vhost %s not found' % vhost))
                 self.read_frame()
                 return
-            self.server.sendall(hp.method_frame(hp.OPEN_OK, b'\x00'))
+            self.server.sendall(amqp.method_frame(amqp.OPEN_OK, b'\x00'))
             self.read_frame()                       # Close
-            self.server.sendall(hp.method_frame(hp.CLOSE_OK))
+            self.server.sendall(amqp.method_frame(amqp.CLOSE_OK))
         except (EOFError, OSError):
             pass
         finally:
@@ -163,7 +168,7 @@ class Broker(object):
 
     def login(self, user='guest', password=RABBIT_PASSWORD, vhost='/'):
         try:
-            return hp.amqp_login('rabbit', 5672, user, password, vhost, 5, connect=self.connect)
+            return amqp.amqp_login('rabbit', 5672, user, password, vhost, 5, connect=self.connect)
         finally:
             self.thread.join(5)
 
@@ -171,11 +176,11 @@ class Broker(object):
 def test_login_opens_the_vhost_and_closes_cleanly():
     broker = Broker()
     assert broker.login() == {'product': 'RabbitMQ', 'version': '4.0.5'}
-    assert broker.header == hp.PROTOCOL_HEADER
+    assert broker.header == amqp.PROTOCOL_HEADER
     assert broker.address == ('rabbit', 5672)
-    assert broker.received[1] == hp.tune_ok(2047, 131072)     # the server's limits, no heartbeats
-    assert broker.received[2] == hp.connection_open('/')
-    assert broker.received[3] == hp.connection_close()
+    assert broker.received[1] == amqp.tune_ok(2047, 131072)     # the server's limits, no heartbeats
+    assert broker.received[2] == amqp.connection_open('/')
+    assert broker.received[3] == amqp.connection_close()
 
 
 def test_wrong_password_is_access_refused():
@@ -210,7 +215,7 @@ def test_unreachable_broker_names_host_and_port():
     def refuse(address, timeout):
         raise ConnectionRefusedError(111, 'Connection refused')
     with pytest.raises(hp.CheckFailed) as exc:
-        hp.amqp_login('rabbit', 5673, 'guest', 'pw', '/', 1, connect=refuse)
+        amqp.amqp_login('rabbit', 5673, 'guest', 'pw', '/', 1, connect=refuse)
     assert exc.value.cause == 'unreachable'
     assert str(exc.value).startswith('the message broker rabbit:5673 does not answer')
 
@@ -234,7 +239,7 @@ def test_broker_tls_failure_names_the_broker():
             raise ssl.SSLCertVerificationError('certificate verify failed: Hostname mismatch')
 
     with pytest.raises(hp.CheckFailed) as exc:
-        hp.amqp_login('rabbit.example', 5671, 'u', RABBIT_PASSWORD, '/', 5,
+        amqp.amqp_login('rabbit.example', 5671, 'u', RABBIT_PASSWORD, '/', 5,
                       connect=lambda address, timeout: Broker().connect(address, timeout), tls=Context())
     assert exc.value.cause == 'tls' and 'rabbit.example:5671' in str(exc.value)
 
@@ -294,8 +299,8 @@ class FakeKeystone(object):
 @pytest.fixture
 def keystone(monkeypatch):
     fake = FakeKeystone()
-    monkeypatch.setattr(hp, 'open_url', fake.open_url)
-    monkeypatch.setattr(hp.time, 'sleep', lambda seconds: None)
+    monkeypatch.setattr(preinstall, 'open_url', fake.open_url)
+    monkeypatch.setattr(time, 'sleep', lambda seconds: None)
     for name in ('OS_AUTH_URL', 'OS_PASSWORD', 'OS_USERNAME', 'OS_PROJECT_NAME', 'OS_CACERT'):
         monkeypatch.delenv(name, raising=False)
     return fake
@@ -354,8 +359,8 @@ def test_wrong_admin_password(run, keystone):
 
 def test_unreachable_keystone_is_retried_until_the_timeout(run, keystone, monkeypatch):
     now = [0.0]
-    monkeypatch.setattr(hp.time, 'monotonic', lambda: now[0])
-    monkeypatch.setattr(hp.time, 'sleep', lambda seconds: now.__setitem__(0, now[0] + seconds))
+    monkeypatch.setattr(time, 'monotonic', lambda: now[0])
+    monkeypatch.setattr(time, 'sleep', lambda seconds: now.__setitem__(0, now[0] + seconds))
     keystone.down = 1000
     result = run({'timeout': 10}, fail=True)
     assert result['cause'] == 'unreachable'
@@ -374,7 +379,7 @@ def test_tls_failure_is_not_retried_and_cacert_is_used(run, keystone, monkeypatc
     def bad_cert(url, **kwargs):
         keystone.requests.append(kwargs)
         raise URLError(ssl.SSLCertVerificationError('certificate verify failed'))
-    monkeypatch.setattr(hp, 'open_url', bad_cert)
+    monkeypatch.setattr(preinstall, 'open_url', bad_cert)
     result = run(auth=admin_auth(auth_url='https://k:5000', cacert='/etc/ssl/ca.pem'), fail=True)
     assert result['cause'] == 'tls' and len(keystone.requests) == 1
     assert keystone.requests[0]['ca_path'] == '/etc/ssl/ca.pem'
@@ -493,7 +498,8 @@ def test_needs_keystone_or_messaging(module_args):
 def test_module_imports_only_the_standard_library_and_ansible():
     """It runs on a fresh controller; PyMySQL only where it is optional (database.wanted)."""
     import ast
-    tree = ast.parse(open(hp.__file__).read())
+    files = [hp.__file__] + [m.__file__ for m in (amqp, checks, database, preinstall)]
+    trees = dict((f, ast.parse(open(f).read())) for f in files)
 
     def imported(nodes):
         names = set()
@@ -504,11 +510,12 @@ def test_module_imports_only_the_standard_library_and_ansible():
                 names.add(node.module.split('.')[0])
         return names
 
-    top = imported(tree.body)
+    top = set().union(*(imported(tree.body) for tree in trees.values()))
     assert top <= {'__future__', 'json', 'os', 're', 'socket', 'ssl', 'struct', 'time', 'urllib', 'ansible'}
-    assert imported(ast.walk(tree)) - top == {'pymysql'}
-    source = ast.get_source_segment(open(hp.__file__).read(), next(
-        node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == 'check_database_in_place'))
+    assert set().union(*(imported(ast.walk(tree)) for tree in trees.values())) - top == {'pymysql'}
+    source = ast.get_source_segment(open(database.__file__).read(), next(
+        node for node in trees[database.__file__].body
+        if isinstance(node, ast.FunctionDef) and node.name == 'check_database_in_place'))
     assert 'except ImportError' in source
 
 
@@ -522,7 +529,7 @@ def test_password_options_are_no_log():
 
 def test_tls_urls_fail_on_a_certificate_that_does_not_verify_naming_the_variable(run, keystone, monkeypatch):
     import ssl
-    real = hp.open_url
+    real = checks.open_url
 
     def answer(url, **kwargs):
         if url == 'https://vip:8004':
@@ -532,7 +539,7 @@ def test_tls_urls_fail_on_a_certificate_that_does_not_verify_naming_the_variable
         if url.startswith('https://ok'):
             raise HTTPError(url, 401, 'Unauthorized', {}, None)
         return real(url, **kwargs)
-    monkeypatch.setattr(hp, 'open_url', answer)
+    monkeypatch.setattr(checks, 'open_url', answer)
     entries = [{'name': 'heat_metadata_server_url', 'url': 'http://plain:8000'},
                {'name': 'heat_keystone_public_url', 'url': 'https://ok:5000'},
                {'name': 'heat_metadata_server_url', 'url': 'https://down:8000'},
@@ -687,7 +694,7 @@ class FakeCursor:
         self.server.queries.append((sql, args))
         if 'information_schema.SCHEMATA' in sql:
             self.rows = [(args[0],)] if args[0] in self.server.databases else []
-        elif sql == hp.PASSWORD_HASH:
+        elif sql == database.PASSWORD_HASH:
             self.rows = [(native_hash(args[0]),)]
         elif sql.startswith('SELECT * FROM mysql.user'):
             self.description = [('Host',), ('User',), ('Password',), ('plugin',), ('authentication_string',)]
@@ -710,7 +717,7 @@ WANTED = {'name': 'heat', 'user': 'heat', 'password': DB_PASSWORD, 'hosts': ['lo
 
 def test_database_and_accounts_as_mysql_user_makes_them_are_in_place():
     server = FakeServer()
-    assert hp.database_differences(server.cursor(), WANTED) == []
+    assert database.database_differences(server.cursor(), WANTED) == []
     # Read-only: nothing but reads was sent.
     assert all(sql.startswith(('SELECT', 'SHOW')) for sql, args in server.queries)
 
@@ -720,7 +727,7 @@ def test_each_difference_is_named_without_the_password():
     server.databases = set()
     del server.accounts[('heat', '%')]
     server.add('heat', 'localhost', 'an-older-password')
-    assert hp.database_differences(server.cursor(), WANTED) == [
+    assert database.database_differences(server.cursor(), WANTED) == [
         'no database heat', 'another password for heat@localhost', 'no account heat@%']
 
 
@@ -733,13 +740,13 @@ def test_privileges_beyond_all_on_the_database_are_a_difference(extra):
     """mysql_user (append_privs false) would revoke them: its task must run."""
     server = FakeServer()
     server.accounts[('heat', '%')]['grants'].append(extra)
-    assert hp.database_differences(server.cursor(), WANTED) == ['privileges of heat@% other than ALL on `heat`.*']
+    assert database.database_differences(server.cursor(), WANTED) == ['privileges of heat@% other than ALL on `heat`.*']
 
 
 def test_missing_privilege_is_a_difference():
     server = FakeServer()
     server.accounts[('heat', 'localhost')]['grants'].pop()
-    assert hp.database_differences(server.cursor(), WANTED) == [
+    assert database.database_differences(server.cursor(), WANTED) == [
         'privileges of heat@localhost other than ALL on `heat`.*']
 
 

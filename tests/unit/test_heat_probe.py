@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import http.server
 import os
+import shutil
 import sys
 import threading
 import time
@@ -14,7 +15,7 @@ import pytest
 
 import heat_probe as mod
 from conftest import AnsibleExitJson, AnsibleFailJson
-from ansible.module_utils import basic, heat_config
+from ansible.module_utils import basic, heat_config, heat_controller
 
 
 class Commands:
@@ -38,7 +39,7 @@ def commands(monkeypatch):
         fake = Commands(answers)
         monkeypatch.setattr(basic.AnsibleModule, 'run_command', fake)
         return fake
-    monkeypatch.setattr(mod.shutil, 'which', lambda name: '/usr/bin/' + name)
+    monkeypatch.setattr(shutil, 'which', lambda name: '/usr/bin/' + name)
     return install
 
 
@@ -66,7 +67,7 @@ def test_missing_packages_in_their_order_and_the_version(probe, commands):
 
 def test_rpm_where_there_is_no_dpkg(probe, commands, monkeypatch):
     fake = commands({'rpm -q': (1, 'openstack-heat-common\t22.0.0-1.el9\n', 'package openstack-heat-api is not installed\n')})
-    monkeypatch.setattr(mod.shutil, 'which', lambda name: None)
+    monkeypatch.setattr(shutil, 'which', lambda name: None)
     result = probe(packages=['openstack-heat-api'], version_package='openstack-heat-common')
     assert result['missing_packages'] == ['openstack-heat-api']
     assert result['version'] == '22.0.0-1.el9'
@@ -94,7 +95,7 @@ def test_a_service_running_since_before_its_file_changed_is_stale(probe, own_pro
     old, new = tmp_path / 'old.conf', tmp_path / 'new.conf'
     old.write_text('x')
     new.write_text('y')
-    started = mod.process_start(os.getpid())
+    started = heat_controller.process_start(os.getpid())
     os.utime(old, (started - 60, started - 60))
     os.utime(new, (started + 60, started + 60))
     result = probe(services={'current': {'unit': 'up', 'files': [str(old), str(tmp_path / 'missing')]},
@@ -106,9 +107,9 @@ def test_a_service_running_since_before_its_file_changed_is_stale(probe, own_pro
 
 
 def test_process_start_is_this_process_start(probe):
-    started = mod.process_start(os.getpid())
+    started = heat_controller.process_start(os.getpid())
     assert time.time() - 3600 < started <= time.time()
-    assert mod.process_start(2 ** 22 + 1) is None
+    assert heat_controller.process_start(2 ** 22 + 1) is None
 
 
 def test_ec2token_counts_among_the_files_of_the_service_that_says_so(probe, own_process, tmp_path, monkeypatch):
@@ -117,7 +118,7 @@ def test_ec2token_counts_among_the_files_of_the_service_that_says_so(probe, own_
     (package / '__init__.py').write_text('')
     code = package / 'api' / 'aws' / 'ec2token.py'
     code.write_text("ks_loading.register_auth_conf_options(cfg.CONF, 'ec2authtoken')\n")
-    later = mod.process_start(os.getpid()) + 60
+    later = heat_controller.process_start(os.getpid()) + 60
     os.utime(code, (later, later))
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, 'heat', raising=False)
@@ -133,7 +134,7 @@ def test_no_heat_no_ec2token(probe, commands, monkeypatch):
     # The test environment has no Heat (it is not among the dependencies).
     commands({})
     monkeypatch.delitem(sys.modules, 'heat', raising=False)
-    assert mod.importlib.util.find_spec('heat') is None
+    assert heat_controller.importlib.util.find_spec('heat') is None
     assert probe()['ec2token'] is None
 
 
