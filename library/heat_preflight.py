@@ -294,9 +294,9 @@ messaging:
 import ssl
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils import heat_amqp, heat_database, keystone_preinstall
 from ansible.module_utils.heat_amqp import check_messaging
-from ansible.module_utils.heat_checks import CheckFailed, check_tls_urls, write_ca_file
-from ansible.module_utils.heat_database import check_database, check_database_in_place
+from ansible.module_utils.heat_checks import CheckFailed, check_tls_urls, tls_url_options, write_ca_file
 from ansible.module_utils.keystone_preinstall import check_keystone
 from ansible.module_utils.openstack_auth import credential_argument_spec, resolve_auth
 
@@ -304,49 +304,11 @@ from ansible.module_utils.openstack_auth import credential_argument_spec, resolv
 def argument_spec():
     spec = credential_argument_spec()
     spec.update(
-        keystone=dict(type='dict', options=dict(
-            region=dict(type='str', required=True),
-            keystone_region=dict(type='str'),
-            interface=dict(type='str', default='internal', choices=['public', 'internal', 'admin']),
-            projects=dict(type='list', elements='dict', default=[], options=dict(
-                name=dict(type='str', required=True),
-                domain=dict(type='str', default='Default'),
-            )),
-            timeout=dict(type='int', default=60),
-        )),
-        database=dict(type='dict', options=dict(
-            host=dict(type='str', required=True),
-            port=dict(type='int', default=3306),
-            timeout=dict(type='float', default=60),
-            socket=dict(type='path'),
-            login=dict(type='dict', options=dict(
-                host=dict(type='str'),
-                port=dict(type='int', default=3306),
-                user=dict(type='str', default='root'),
-                password=dict(type='str', no_log=True),
-            )),
-            wanted=dict(type='dict', options=dict(
-                name=dict(type='str', required=True),
-                user=dict(type='str', required=True),
-                password=dict(type='str', required=True, no_log=True),
-                hosts=dict(type='list', elements='str', required=True),
-            )),
-        )),
-        messaging=dict(type='dict', options=dict(
-            hosts=dict(type='list', elements='str', required=True),
-            port=dict(type='int', default=5672),
-            user=dict(type='str', required=True),
-            password=dict(type='str', required=True, no_log=True),
-            vhost=dict(type='str', default='/'),
-            ssl=dict(type='bool', default=False),
-            ca_file=dict(type='path'),
-            timeout=dict(type='float', default=10),
-        )),
+        keystone=dict(type='dict', options=keystone_preinstall.options()),
+        database=dict(type='dict', options=heat_database.options()),
+        messaging=dict(type='dict', options=heat_amqp.options()),
         ca_data=dict(type='str'),
-        tls_urls=dict(type='list', elements='dict', options=dict(
-            name=dict(type='str', required=True),
-            url=dict(type='str', required=True),
-        )),
+        tls_urls=tls_url_options(),
     )
     return spec
 
@@ -360,32 +322,10 @@ def write_ca_data(module):
 
 
 def validate(module):
-    errors = []
-    keystone, messaging = module.params['keystone'], module.params['messaging']
-    if keystone:
-        if not keystone['region'].strip():
-            errors.append('keystone.region must not be empty')
-        if keystone['keystone_region'] is not None and not keystone['keystone_region'].strip():
-            errors.append('keystone.keystone_region must not be empty (leave it out to use keystone.region)')
-        if keystone['timeout'] < 1:
-            errors.append('keystone.timeout must be at least 1 second, got %d' % keystone['timeout'])
-    if messaging:
-        if not messaging['hosts'] or not all(h.strip() for h in messaging['hosts']):
-            errors.append('messaging.hosts must list at least one host, without empty entries')
-        if not 1 <= messaging['port'] <= 65535:
-            errors.append('messaging.port must be between 1 and 65535, got %d' % messaging['port'])
-        if not messaging['user'] or not messaging['vhost']:
-            errors.append("messaging.user and messaging.vhost must not be empty (the default virtual host is '/')")
-        if messaging['timeout'] <= 0:
-            errors.append('messaging.timeout must be positive')
-    database = module.params['database']
-    if database:
-        if not database['host'].strip():
-            errors.append('database.host must not be empty')
-        if not 1 <= database['port'] <= 65535:
-            errors.append('database.port must be between 1 and 65535, got %d' % database['port'])
-        if database['wanted'] and not (database['socket'] or (database['login'] or {}).get('host')):
-            errors.append('database.wanted needs database.socket or database.login.host to log in')
+    params = module.params
+    errors = keystone_preinstall.option_errors(params['keystone']) if params['keystone'] else []
+    errors += heat_amqp.option_errors(params['messaging']) if params['messaging'] else []
+    errors += heat_database.option_errors(params['database']) if params['database'] else []
     if errors:
         module.fail_json(msg='; '.join(errors), cause='parameters')
 
@@ -412,15 +352,9 @@ def main():
     failures = []
     database = module.params['database']
     if database:
-        result['database'] = dict(host=database['host'], port=database['port'], ok=False)
-        try:
-            result['database'].update(check_database(database), ok=True)
-            if database['wanted']:
-                in_place, differs = check_database_in_place(database)
-                result['database'].update(in_place=in_place, **({} if in_place else dict(differs=differs)))
-        except CheckFailed as exc:
-            result['database'].update(cause=exc.cause, msg=str(exc))
-            failures.append(exc)
+        result['database'] = heat_database.check(database)
+        if not result['database']['ok']:
+            failures.append(CheckFailed(result['database']['cause'], result['database']['msg']))
     if module.params['messaging']:
         try:
             result['messaging'], broker_failures = check_messaging(module.params['messaging'], ca_file=ca_file)

@@ -401,146 +401,29 @@ ids:
     services: {heat: 7e8f9001a2b3c4d5e6f708192a3b4c5d}
 '''
 
-from concurrent.futures import ThreadPoolExecutor
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.keystone_api import KeystoneAPI, KeystoneError
-from ansible.module_utils.keystone_reconcile import Reconciler, read_state
-from ansible.module_utils.keystone_spec import normalise, validate
+from ansible.module_utils.keystone_api import KeystoneError
+from ansible.module_utils.keystone_reconcile import register
+from ansible.module_utils.keystone_spec import registration_options
 from ansible.module_utils.openstack_auth import auth_argument_spec
 
 
 def argument_spec():
     spec = auth_argument_spec()
-    spec.update(
-        region=dict(type='str'),
-        domains=dict(type='list', elements='dict', default=[], options=dict(
-            name=dict(type='str', required=True),
-            description=dict(type='str'),
-            enabled=dict(type='bool'),
-        )),
-        projects=dict(type='list', elements='dict', default=[], options=dict(
-            name=dict(type='str', required=True),
-            domain=dict(type='str', default='Default'),
-            description=dict(type='str'),
-            enabled=dict(type='bool'),
-        )),
-        users=dict(type='list', elements='dict', default=[], options=dict(
-            name=dict(type='str', required=True),
-            domain=dict(type='str', default='Default'),
-            password=dict(type='str', no_log=True),
-            update_password=dict(type='str', choices=['always', 'on_create'], no_log=False),
-            default_project=dict(type='str'),
-            default_project_domain=dict(type='str', default='Default'),
-            email=dict(type='str'),
-            description=dict(type='str'),
-            enabled=dict(type='bool'),
-        )),
-        roles=dict(type='list', elements='raw', default=[]),
-        role_assignments=dict(
-            type='list', elements='dict', default=[],
-            mutually_exclusive=[('project', 'domain')],
-            required_one_of=[('project', 'domain')],
-            options=dict(
-                user=dict(type='str', required=True),
-                user_domain=dict(type='str', default='Default'),
-                role=dict(type='str', required=True),
-                project=dict(type='str'),
-                project_domain=dict(type='str', default='Default'),
-                domain=dict(type='str'),
-            )),
-        services=dict(type='list', elements='dict', default=[], options=dict(
-            name=dict(type='str', required=True),
-            type=dict(type='str', required=True),
-            description=dict(type='str'),
-            enabled=dict(type='bool'),
-        )),
-        endpoints=dict(type='list', elements='dict', default=[], options=dict(
-            service=dict(type='str', required=True),
-            interface=dict(type='str', required=True, choices=['public', 'internal', 'admin']),
-            url=dict(type='str', required=True),
-            region=dict(type='str'),
-            enabled=dict(type='bool'),
-        )),
-        update_password=dict(type='str', default='always', choices=['always', 'on_create'], no_log=False),
-        identity_region=dict(type='str'),
-        identity_interface=dict(type='str', default='internal', choices=['public', 'internal', 'admin']),
-    )
+    spec.update(registration_options())
     return spec
 
 
-
-
-class PasswordChecks(object):
-    """The passwords of the users with update_password=always, checked in the background from the start.
-
-    Each check is a password authentication, which Keystone hashes with bcrypt
-    (about 0.25 s each in the lab, more while it also serves the reads): they
-    run side by side, beside the admin's authentication and the reads,
-    instead of after them. Whether a user exists and can log in is not known
-    yet: current() uses a check only for a user that does, so a user created
-    by this run costs one refused authentication, once. One attempt each; a
-    check that could not tell is made again by current(), with retries and
-    errors explained.
-    """
-
-    def __init__(self, api, users):
-        self.api = api
-        self.checks = {}
-        users = [u for u in users if u.get('password') and u['update_password'] == 'always']
-        self.executor = ThreadPoolExecutor(max_workers=len(users)) if users else None
-        for u in users:
-            # Keyed by the domain as given: a domain given by its ID (e.g. `default`)
-            # is only named by its name after the reads, and then checked again.
-            self.checks[(u['name'], u['domain'])] = self.executor.submit(
-                api.try_password, u['name'], u['domain'], u['password'])
-        if self.executor:
-            self.executor.shutdown(wait=False)
-
-    def current(self, user, domain_name, password):
-        check = self.checks.pop((user, domain_name), None)
-        answer = check.result() if check is not None else None
-        return self.api.password_accepted(user, domain_name, password) if answer is None else answer
-
-    def wait(self):
-        """The checks still running (of users this run created) end with the module."""
-        if self.executor is not None:
-            self.executor.shutdown(wait=True)
-
-
-def run(module):
-    spec, errors = normalise(module.params, module.no_log_values)
-    if errors:
-        module.fail_json(msg='invalid specification: %s. Nothing was changed.' % '; '.join(errors))
-    api = KeystoneAPI(module)
-    checks = PasswordChecks(api, spec['users'])
-    reconciler = None
-    try:
-        api.authenticate()
-        state = read_state(api, spec, module.params, api.call)
-        errors, endpoint_services = validate(spec, state, module.params)
-        reconciler = Reconciler(api, spec, state, module.check_mode, module.warn)
-        if errors:
-            raise KeystoneError('%s. Nothing was changed.' % '; '.join(text for _cause, text in errors), errors[0][0])
-        reconciler.apply(endpoint_services, checks.current)
-    except KeystoneError as exc:
-        done = reconciler or Reconciler(api, spec, None, module.check_mode, module.warn)
-        module.fail_json(msg=exc.msg, cause=exc.cause, changed=bool(done.changes), changes=done.changes,
-                         ids=done.ids)
-    finally:  # exit_json and fail_json leave by an exception
-        checks.wait()
-    result = dict(changed=bool(reconciler.changes), changes=reconciler.changes, ids=reconciler.ids)
-    if module._diff:
-        # PyYAML comes with keystoneauth1 (oslo.config needs it).
-        import yaml
-        result['diff'] = dict((side, yaml.safe_dump(changes, default_flow_style=False, sort_keys=False)
-                               if changes else '')
-                              for side, changes in (('before', reconciler.before), ('after', reconciler.after)))
-    module.exit_json(**result)
-
-
 def main():
-    run(AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True))
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    try:
+        result = register(module, module.check_mode)
+    except KeystoneError as exc:
+        partial = getattr(exc, 'partial', {})
+        if exc.cause == 'specification' and not partial:
+            module.fail_json(msg=exc.msg)
+        module.fail_json(msg=exc.msg, cause=exc.cause, **partial)
+    module.exit_json(**result)
 
 
 if __name__ == '__main__':

@@ -275,3 +275,30 @@ def check_messaging(opts, connect=socket.create_connection, ca_file=None):
             failures.append(exc)
         results.append(entry)
     return results, failures
+
+
+def options():
+    """The options of this check (heat_preflight's and heat_plan's `messaging`)."""
+    return dict(
+        hosts=dict(type='list', elements='str', required=True),
+        port=dict(type='int', default=5672),
+        user=dict(type='str', required=True),
+        password=dict(type='str', required=True, no_log=True),
+        vhost=dict(type='str', default='/'),
+        ssl=dict(type='bool', default=False),
+        ca_file=dict(type='path'),
+        timeout=dict(type='float', default=10),
+    )
+
+
+def option_errors(opts):
+    errors = []
+    if not opts['hosts'] or not all(h.strip() for h in opts['hosts']):
+        errors.append('messaging.hosts must list at least one host, without empty entries')
+    if not 1 <= opts['port'] <= 65535:
+        errors.append('messaging.port must be between 1 and 65535, got %d' % opts['port'])
+    if not opts['user'] or not opts['vhost']:
+        errors.append("messaging.user and messaging.vhost must not be empty (the default virtual host is '/')")
+    if opts['timeout'] <= 0:
+        errors.append('messaging.timeout must be positive')
+    return errors

@@ -108,3 +108,49 @@ def check_database_in_place(opts):
     except Exception as exc:  # noqa: BLE001 - an answer not understood is a doubt: the tasks run
         return False, ['could not read the accounts: %s: %s' % (type(exc).__name__, to_text(exc))]
     return not differs, differs
+
+
+def options():
+    """The options of this check (heat_preflight's and heat_plan's `database`)."""
+    return dict(
+        host=dict(type='str', required=True),
+        port=dict(type='int', default=3306),
+        timeout=dict(type='float', default=60),
+        socket=dict(type='path'),
+        login=dict(type='dict', options=dict(
+            host=dict(type='str'),
+            port=dict(type='int', default=3306),
+            user=dict(type='str', default='root'),
+            password=dict(type='str', no_log=True),
+        )),
+        wanted=dict(type='dict', options=dict(
+            name=dict(type='str', required=True),
+            user=dict(type='str', required=True),
+            password=dict(type='str', required=True, no_log=True),
+            hosts=dict(type='list', elements='str', required=True),
+        )),
+    )
+
+
+def option_errors(opts):
+    errors = []
+    if not opts['host'].strip():
+        errors.append('database.host must not be empty')
+    if not 1 <= opts['port'] <= 65535:
+        errors.append('database.port must be between 1 and 65535, got %d' % opts['port'])
+    if opts['wanted'] and not (opts['socket'] or (opts['login'] or {}).get('host')):
+        errors.append('database.wanted needs database.socket or database.login.host to log in')
+    return errors
+
+
+def check(opts):
+    """The database part of a plan: the server's answer and, with opts['wanted'], whether all is in place."""
+    result = dict(host=opts['host'], port=opts['port'], ok=False)
+    try:
+        result.update(check_database(opts), ok=True)
+        if opts['wanted']:
+            in_place, differs = check_database_in_place(opts)
+            result.update(in_place=in_place, **({} if in_place else dict(differs=differs)))
+    except CheckFailed as exc:
+        result.update(cause=exc.cause, msg=str(exc))
+    return result

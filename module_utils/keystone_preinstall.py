@@ -152,3 +152,28 @@ def check_keystone(module, creds, opts):
         identity_endpoint=url,
         projects=projects,
     )
+
+
+def options():
+    """The options of this check (heat_preflight's and heat_plan's `keystone.check`)."""
+    return dict(
+        region=dict(type='str', required=True),
+        keystone_region=dict(type='str'),
+        interface=dict(type='str', default='internal', choices=['public', 'internal', 'admin']),
+        projects=dict(type='list', elements='dict', default=[], options=dict(
+            name=dict(type='str', required=True),
+            domain=dict(type='str', default='Default'),
+        )),
+        timeout=dict(type='int', default=60),
+    )
+
+
+def option_errors(opts, where='keystone'):
+    errors = []
+    if not opts['region'].strip():
+        errors.append('%s.region must not be empty' % where)
+    if opts['keystone_region'] is not None and not opts['keystone_region'].strip():
+        errors.append('%s.keystone_region must not be empty (leave it out to use %s.region)' % (where, where))
+    if opts['timeout'] < 1:
+        errors.append('%s.timeout must be at least 1 second, got %d' % (where, opts['timeout']))
+    return errors

@@ -8,6 +8,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils import keystone_spec
+from ansible.module_utils.keystone_api import KeystoneAPI, KeystoneError
 
 PASSWORD_SHOWN = {'before': '(current, not shown)', 'after': '(changed, not shown)'}
 # Each read is one GET, nearly all of it waiting for Keystone: a no-op makes
@@ -365,3 +366,77 @@ class Reconciler(object):
             self.reconcile('endpoints', label, identity, e, current, ('url', 'enabled'), {
                 'service_id': service_id, 'url': e['url'], 'interface': e['interface'], 'region_id': e['region'],
                 'enabled': _enabled(e)})
+
+
+class PasswordChecks(object):
+    """The passwords of the users with update_password=always, checked in the background from the start.
+
+    Each check is a password authentication, which Keystone hashes with bcrypt
+    (about 0.25 s each in the lab, more while it also serves the reads): they
+    run side by side, beside the admin's authentication and the reads,
+    instead of after them. Whether a user exists and can log in is not known
+    yet: current() uses a check only for a user that does, so a user created
+    by this run costs one refused authentication, once. One attempt each; a
+    check that could not tell is made again by current(), with retries and
+    errors explained.
+    """
+
+    def __init__(self, api, users):
+        self.api = api
+        self.checks = {}
+        users = [u for u in users if u.get('password') and u['update_password'] == 'always']
+        self.executor = ThreadPoolExecutor(max_workers=len(users)) if users else None
+        for u in users:
+            # Keyed by the domain as given: a domain given by its ID (e.g. `default`)
+            # is only named by its name after the reads, and then checked again.
+            self.checks[(u['name'], u['domain'])] = self.executor.submit(
+                api.try_password, u['name'], u['domain'], u['password'])
+        if self.executor:
+            self.executor.shutdown(wait=False)
+
+    def current(self, user, domain_name, password):
+        check = self.checks.pop((user, domain_name), None)
+        answer = check.result() if check is not None else None
+        return self.api.password_accepted(user, domain_name, password) if answer is None else answer
+
+    def wait(self):
+        """The checks still running (of users this run created) end with the module."""
+        if self.executor is not None:
+            self.executor.shutdown(wait=True)
+
+
+def register(module, check_mode):
+    """Make Keystone match module.params (normalised by keystone_spec); the result of keystone_registration.
+
+    Raises KeystoneError with `partial` (changed, changes, ids) when Keystone
+    refuses or the specification does not hold; module.fail_json is called
+    for what openstack_auth explains (credentials missing, unreachable).
+    """
+    spec, errors = keystone_spec.normalise(module.params, module.no_log_values)
+    if errors:
+        raise KeystoneError('invalid specification: %s. Nothing was changed.' % '; '.join(errors), 'specification')
+    api = KeystoneAPI(module)
+    checks = PasswordChecks(api, spec['users'])
+    reconciler = None
+    try:
+        api.authenticate()
+        state = read_state(api, spec, module.params, api.call)
+        errors, endpoint_services = keystone_spec.validate(spec, state, module.params)
+        reconciler = Reconciler(api, spec, state, check_mode, module.warn)
+        if errors:
+            raise KeystoneError('%s. Nothing was changed.' % '; '.join(text for _cause, text in errors), errors[0][0])
+        reconciler.apply(endpoint_services, checks.current)
+    except KeystoneError as exc:
+        done = reconciler or Reconciler(api, spec, None, check_mode, module.warn)
+        exc.partial = dict(changed=bool(done.changes), changes=done.changes, ids=done.ids)
+        raise
+    finally:  # fail_json leaves by an exception too
+        checks.wait()
+    result = dict(changed=bool(reconciler.changes), changes=reconciler.changes, ids=reconciler.ids)
+    if module._diff:
+        # PyYAML comes with keystoneauth1 (oslo.config needs it).
+        import yaml
+        result['diff'] = dict((side, yaml.safe_dump(changes, default_flow_style=False, sort_keys=False)
+                               if changes else '')
+                              for side, changes in (('before', reconciler.before), ('after', reconciler.after)))
+    return result

@@ -223,3 +223,61 @@ def identity_region_errors(state, region, interface):
     return [('identity_region', "Keystone's catalog has no %s identity endpoint in region %s (identity_region), "
              "where Heat's keystonemiddleware looks Keystone up: every Heat API call would answer 500 "
              "EndpointNotFound. Identity endpoints exist in: %s" % (interface, region, have))]
+
+
+def registration_options():
+    """keystone_registration's specification options (heat_plan's `keystone.registration`)."""
+    return dict(
+        region=dict(type='str'),
+        domains=dict(type='list', elements='dict', default=[], options=dict(
+            name=dict(type='str', required=True),
+            description=dict(type='str'),
+            enabled=dict(type='bool'),
+        )),
+        projects=dict(type='list', elements='dict', default=[], options=dict(
+            name=dict(type='str', required=True),
+            domain=dict(type='str', default='Default'),
+            description=dict(type='str'),
+            enabled=dict(type='bool'),
+        )),
+        users=dict(type='list', elements='dict', default=[], options=dict(
+            name=dict(type='str', required=True),
+            domain=dict(type='str', default='Default'),
+            password=dict(type='str', no_log=True),
+            update_password=dict(type='str', choices=['always', 'on_create'], no_log=False),
+            default_project=dict(type='str'),
+            default_project_domain=dict(type='str', default='Default'),
+            email=dict(type='str'),
+            description=dict(type='str'),
+            enabled=dict(type='bool'),
+        )),
+        roles=dict(type='list', elements='raw', default=[]),
+        role_assignments=dict(
+            type='list', elements='dict', default=[],
+            mutually_exclusive=[('project', 'domain')],
+            required_one_of=[('project', 'domain')],
+            options=dict(
+                user=dict(type='str', required=True),
+                user_domain=dict(type='str', default='Default'),
+                role=dict(type='str', required=True),
+                project=dict(type='str'),
+                project_domain=dict(type='str', default='Default'),
+                domain=dict(type='str'),
+            )),
+        services=dict(type='list', elements='dict', default=[], options=dict(
+            name=dict(type='str', required=True),
+            type=dict(type='str', required=True),
+            description=dict(type='str'),
+            enabled=dict(type='bool'),
+        )),
+        endpoints=dict(type='list', elements='dict', default=[], options=dict(
+            service=dict(type='str', required=True),
+            interface=dict(type='str', required=True, choices=['public', 'internal', 'admin']),
+            url=dict(type='str', required=True),
+            region=dict(type='str'),
+            enabled=dict(type='bool'),
+        )),
+        update_password=dict(type='str', default='always', choices=['always', 'on_create'], no_log=False),
+        identity_region=dict(type='str'),
+        identity_interface=dict(type='str', default='internal', choices=['public', 'internal', 'admin']),
+    )

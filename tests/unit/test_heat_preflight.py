@@ -580,21 +580,21 @@ class Port:
 
 def test_database_port_that_answers_at_once():
     clock, port = Clock(), Port(0)
-    found = hp.check_database({'host': 'db', 'port': 3306, 'timeout': 60}, connect=port, sleep=clock.sleep, clock=clock)
+    found = database.check_database({'host': 'db', 'port': 3306, 'timeout': 60}, connect=port, sleep=clock.sleep, clock=clock)
     assert found == {'host': 'db', 'port': 3306, 'seconds': 0.0}
     assert port.calls == [(('db', 3306), 5.0)]
 
 
 def test_database_restarting_is_waited_for():
     clock, port = Clock(), Port(8)
-    found = hp.check_database({'host': 'db', 'port': 3306, 'timeout': 60}, connect=port, sleep=clock.sleep, clock=clock)
+    found = database.check_database({'host': 'db', 'port': 3306, 'timeout': 60}, connect=port, sleep=clock.sleep, clock=clock)
     assert found['seconds'] == 8.0 and len(port.calls) == 9
 
 
 def test_database_down_for_good_is_named_after_the_timeout():
     clock, port = Clock(), Port(1000)
     with pytest.raises(hp.CheckFailed) as failed:
-        hp.check_database({'host': 'db', 'port': 3307, 'timeout': 6}, connect=port, sleep=clock.sleep, clock=clock)
+        database.check_database({'host': 'db', 'port': 3307, 'timeout': 6}, connect=port, sleep=clock.sleep, clock=clock)
     assert failed.value.cause == 'database'
     assert str(failed.value).startswith('The database server db:3307 did not answer within 6 s: ')
     assert clock.now <= 6
@@ -607,7 +607,7 @@ def test_database_socket_is_waited_for_after_the_port():
         looks.append(path)
         return len(looks) > 3
 
-    found = hp.check_database({'host': 'db', 'port': 3306, 'timeout': 60, 'socket': '/run/mysqld/mysqld.sock'},
+    found = database.check_database({'host': 'db', 'port': 3306, 'timeout': 60, 'socket': '/run/mysqld/mysqld.sock'},
                               connect=port, sleep=clock.sleep, clock=clock, exists=exists)
     assert found == {'host': 'db', 'port': 3306, 'socket': '/run/mysqld/mysqld.sock', 'seconds': 3.0}
 
@@ -615,7 +615,7 @@ def test_database_socket_is_waited_for_after_the_port():
 def test_database_socket_missing_is_named_within_the_same_timeout():
     clock, port = Clock(), Port(2)
     with pytest.raises(hp.CheckFailed) as failed:
-        hp.check_database({'host': 'db', 'port': 3306, 'timeout': 6, 'socket': '/nowhere.sock'},
+        database.check_database({'host': 'db', 'port': 3306, 'timeout': 6, 'socket': '/nowhere.sock'},
                           connect=port, sleep=clock.sleep, clock=clock, exists=lambda path: False)
     assert failed.value.cause == 'socket'
     assert str(failed.value) == 'No database socket /nowhere.sock on this host within 6 s, although db:3306 answers'
@@ -627,7 +627,7 @@ def test_database_and_brokers_are_both_checked_and_reported(module_args, monkeyp
     def database_down(opts):
         raise hp.CheckFailed('database', 'The database server db:3306 did not answer within 6 s: refused')
 
-    monkeypatch.setattr(hp, 'check_database', database_down)
+    monkeypatch.setattr(database, 'check_database', database_down)
     monkeypatch.setattr(hp, 'check_messaging', lambda opts, ca_file=None: ([{'host': 'a', 'ok': False}], [
         hp.CheckFailed('credentials', 'the broker a:5672 refused the login of user u')]))
     module_args({'database': {'host': 'db'}, 'messaging': {'hosts': ['a'], 'user': 'u', 'password': RABBIT_PASSWORD}})
@@ -640,7 +640,7 @@ def test_database_and_brokers_are_both_checked_and_reported(module_args, monkeyp
     assert result['messaging'] == [{'host': 'a', 'ok': False}]
     assert result['msg'].endswith('; the broker a:5672 refused the login of user u')
 
-    monkeypatch.setattr(hp, 'check_database', lambda opts: {'host': 'db', 'port': 3306, 'seconds': 0.0})
+    monkeypatch.setattr(database, 'check_database', lambda opts: {'host': 'db', 'port': 3306, 'seconds': 0.0})
     with pytest.raises(AnsibleFailJson) as exc:
         hp.main()
     result = exc.value.args[0]
@@ -779,12 +779,12 @@ def test_in_place_through_the_socket_or_over_tcp(monkeypatch, tmp_path):
     fake = FakePyMySQL(FakeServer())
     monkeypatch.setitem(sys.modules, 'pymysql', fake)
     opts = {'socket': '/run/mysqld/mysqld.sock', 'login': None, 'wanted': WANTED}
-    assert hp.check_database_in_place(opts) == (True, [])
+    assert database.check_database_in_place(opts) == (True, [])
     assert fake.config == {'user': 'root', 'connect_timeout': 10, 'unix_socket': '/run/mysqld/mysqld.sock'}
 
     (tmp_path / '.my.cnf').write_text('[client]\npassword = x\n')
     opts['login'] = {'host': 'db1', 'port': 3307, 'user': 'admin', 'password': None}
-    assert hp.check_database_in_place(opts) == (True, [])
+    assert database.check_database_in_place(opts) == (True, [])
     assert fake.config == {'user': 'admin', 'connect_timeout': 10, 'host': 'db1', 'port': 3307,
                            'read_default_file': str(tmp_path / '.my.cnf')}
 
@@ -792,11 +792,11 @@ def test_in_place_through_the_socket_or_over_tcp(monkeypatch, tmp_path):
 def test_without_pymysql_or_a_login_nothing_is_in_place(monkeypatch):
     monkeypatch.setitem(sys.modules, 'pymysql', None)
     opts = {'socket': '/run/mysqld/mysqld.sock', 'login': None, 'wanted': WANTED}
-    assert hp.check_database_in_place(opts) == (False, ['PyMySQL is not installed on this host'])
+    assert database.check_database_in_place(opts) == (False, ['PyMySQL is not installed on this host'])
 
     fake = FakePyMySQL(error=FakePyMySQL.MySQLError(1698, "Access denied for user 'root'@'localhost'"))
     monkeypatch.setitem(sys.modules, 'pymysql', fake)
-    assert hp.check_database_in_place(opts) == (
+    assert database.check_database_in_place(opts) == (
         False, ["the administrator login failed: Access denied for user 'root'@'localhost'"])
 
 
@@ -805,14 +805,14 @@ def test_an_answer_not_understood_is_a_doubt_not_a_failure(monkeypatch):
     server = FakeServer()
     server.accounts[('heat', '%')]['grants'] = None  # a SHOW GRANTS answer the read cannot iterate
     monkeypatch.setitem(sys.modules, 'pymysql', FakePyMySQL(server))
-    in_place, differs = hp.check_database_in_place({'socket': '/run/mysqld/mysqld.sock', 'login': None, 'wanted': WANTED})
+    in_place, differs = database.check_database_in_place({'socket': '/run/mysqld/mysqld.sock', 'login': None, 'wanted': WANTED})
     assert in_place is False
     assert differs[0].startswith('could not read the accounts: TypeError')
 
 
 def test_wanted_is_reported_through_main(module_args, monkeypatch):
-    monkeypatch.setattr(hp, 'check_database', lambda opts: {'host': 'db', 'port': 3306, 'seconds': 0.0})
-    monkeypatch.setattr(hp, 'check_database_in_place', lambda opts: (False, ['no account heat@%']))
+    monkeypatch.setattr(database, 'check_database', lambda opts: {'host': 'db', 'port': 3306, 'seconds': 0.0})
+    monkeypatch.setattr(database, 'check_database_in_place', lambda opts: (False, ['no account heat@%']))
     module_args({'database': {'host': 'db', 'socket': '/run/mysqld/mysqld.sock', 'wanted': WANTED}})
     with pytest.raises(AnsibleExitJson) as exc:
         hp.main()
@@ -820,7 +820,7 @@ def test_wanted_is_reported_through_main(module_args, monkeypatch):
     assert result['database']['in_place'] is False and result['database']['differs'] == ['no account heat@%']
     assert DB_PASSWORD not in json.dumps(result)
 
-    monkeypatch.setattr(hp, 'check_database_in_place', lambda opts: (True, []))
+    monkeypatch.setattr(database, 'check_database_in_place', lambda opts: (True, []))
     with pytest.raises(AnsibleExitJson) as exc:
         hp.main()
     assert exc.value.args[0]['database']['in_place'] is True and 'differs' not in exc.value.args[0]['database']
