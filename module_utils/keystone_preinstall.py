@@ -63,7 +63,7 @@ class Keystone(object):
                 problem = str(exc) or type(exc).__name__
             if self.clock() + self.RETRY_DELAY > self.deadline:
                 raise CheckFailed('unreachable', 'Keystone at %s is unreachable or failing (%s) after retrying '
-                                                 'for the timeout (keystone.timeout)' % (self.url, problem))
+                                                 'for the timeout (keystone.check.timeout)' % (self.url, problem))
             self.sleep(self.RETRY_DELAY)
 
     def authenticate(self):
@@ -103,7 +103,7 @@ def check_keystone(module, creds, opts):
     def need_region(name, option):
         if name not in regions:
             same = [r for r in regions if r.lower() == name.lower()]
-            raise CheckFailed(option, "region '%s' (keystone.%s) does not exist in Keystone; existing regions: %s%s"
+            raise CheckFailed(option, "region '%s' (keystone.check.%s) does not exist in Keystone; existing regions: %s%s"
                               % (name, option, ', '.join(regions) or 'none',
                                  '. Region IDs are case-sensitive: did you mean %s?' % same[0] if same else ''))
     need_region(region, 'region')
@@ -121,7 +121,7 @@ def check_keystone(module, creds, opts):
     if not url:
         have = '; '.join('%s (%s)' % (r, ', '.join(sorted(i))) for r, i in sorted(identity.items())) or 'none'
         raise CheckFailed('keystone_region', "Keystone's catalog has no %s identity endpoint in region %s "
-                          "(keystone.keystone_region), where Heat's keystonemiddleware looks Keystone up: every Heat "
+                          "(keystone.check.keystone_region), where Heat's keystonemiddleware looks Keystone up: every Heat "
                           "API call would answer 500 EndpointNotFound. Identity endpoints exist in: %s"
                           % (opts['interface'], ks_region, have))
 
@@ -132,13 +132,13 @@ def check_keystone(module, creds, opts):
         domain = next((d for d in domains if ref in (d['id'], d['name'])), None) \
             or next((d for d in domains if d['name'].lower() == ref.lower()), None)
         if not domain:
-            raise CheckFailed('domain', "domain '%s' of project %s (keystone.projects[%d]) does not exist in "
+            raise CheckFailed('domain', "domain '%s' of project %s (keystone.check.projects[%d]) does not exist in "
                               "Keystone; existing domains: %s"
                               % (ref, wanted['name'], index, ', '.join(sorted(d['name'] for d in domains))))
         # By name: listing a domain's projects would not scale (one per tenant).
         found = ks.get('/projects?' + urlencode(dict(domain_id=domain['id'], name=wanted['name'])), 'projects')
         if not found:
-            raise CheckFailed('project', "project '%s' (keystone.projects[%d]) does not exist in domain %s; "
+            raise CheckFailed('project', "project '%s' (keystone.check.projects[%d]) does not exist in domain %s; "
                               "it is checked, not created: create it (e.g. openstack project create --domain %s %s) "
                               "or correct the name" % (wanted['name'], index, domain['name'], domain['name'],
                                                        wanted['name']))
@@ -168,7 +168,7 @@ def options():
     )
 
 
-def option_errors(opts, where='keystone'):
+def option_errors(opts, where='keystone.check'):
     errors = []
     if not opts['region'].strip():
         errors.append('%s.region must not be empty' % where)

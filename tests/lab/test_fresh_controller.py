@@ -57,7 +57,7 @@ BAD_INPUT = [
     ('region without identity endpoint', {'heat_region': 'RegionTwo'},
      ['no internal identity endpoint in region RegionTwo', 'heat_keystone_region',
       'Identity endpoints exist in: RegionOne']),
-    # Worded by heat_preflight or, where the controller has the Keystone client
+    # Worded by the Keystone check of a fresh controller or, where it has keystoneauth1
     # (the lab's has Keystone), by the registration's own check: both name
     # the region or project and the existing ones, and the role names the input.
     ('nonexistent region', {'heat_region': 'RegionNine'},

@@ -4,7 +4,7 @@
 The patched files themselves are Debian's (not in the repository); the lab
 applies the patches. Here: every patch names, in its header, the sha256 of
 the file it was written for and of its result, and the table in
-tasks/probe.yml says the same.
+tasks/probe_found.yml says the same.
 """
 import re
 from pathlib import Path
@@ -18,7 +18,7 @@ ROLE = Path(__file__).resolve().parents[2] / 'roles' / 'heat'
 
 
 def table():
-    tasks = yaml.safe_load((ROLE / 'tasks' / 'probe.yml').read_text())
+    tasks = yaml.safe_load((ROLE / 'tasks' / 'probe_found.yml').read_text())
     classify = next(task for task in tasks if task['name'] == 'Classify the installed ec2token code')
     return classify['vars']['_heat_ec2token_patches']
 
@@ -62,13 +62,13 @@ def test_keystoneauth_options_follow_the_installed_code(ec2token, forced, expect
 def test_detection_alone_says_whether_the_code_reads_the_keystoneauth_options(found, state, cfn):
     # A run started past tasks/ec2token.yml (--start-at-task) has only the
     # detection: [ec2authtoken] must follow it, not fall back to auth_uri.
-    tasks = yaml.safe_load((ROLE / 'tasks' / 'probe.yml').read_text())
+    tasks = yaml.safe_load((ROLE / 'tasks' / 'probe_found.yml').read_text())
     classify = next(task for task in tasks if task['name'] == 'Classify the installed ec2token code')
     before, entry = next(iter(table().items()))
     sha = {'patched': entry['result'], 'original': before, 'upstream': '0' * 64}[found]
     probe = {'ec2token': {'path': '/x/ec2token.py', 'sha256': sha, 'keystoneauth': found != 'original'}}
     fact = render('Debian', classify['ansible.builtin.set_fact']['_heat_ec2token'],
-                  _heat_host=probe, **trusted(classify['vars']))
+                  _heat_found=probe, **trusted(classify['vars']))
     assert (fact['state'], fact['cfn']) == (state, cfn)
     conf = render('Debian', '{{ _heat_conf }}', _heat_ec2token=fact)
     assert (conf['ec2authtoken']['auth_type'] == 'password') is cfn

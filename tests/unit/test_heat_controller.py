@@ -1,6 +1,6 @@
-"""Unit tests of library/heat_probe.py: each answer the role reads from it,
-with dpkg and systemctl replaced by stand-ins and real files, processes and
-an HTTP server of this machine."""
+"""Unit tests of module_utils/heat_controller.py, through heat_plan's controller
+part: each answer the role reads from it, with dpkg and systemctl replaced by
+stand-ins and real files, processes and an HTTP server of this machine."""
 from __future__ import annotations
 
 import hashlib
@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-import heat_probe as mod
+import heat_plan
 from conftest import AnsibleExitJson, AnsibleFailJson
 from ansible.module_utils import basic, heat_config, heat_controller
 
@@ -46,10 +46,11 @@ def commands(monkeypatch):
 @pytest.fixture
 def probe(module_args):
     def run(**args):
-        module_args(args)
+        module_args({'controller': args})
         with pytest.raises(AnsibleExitJson) as exit_:
-            mod.main()
-        return exit_.value.args[0]
+            heat_plan.main()
+        result = exit_.value.args[0]
+        return dict(result['controller'], changed=result['changed'])
     return run
 
 
@@ -191,9 +192,9 @@ def test_cpus_are_those_this_process_may_use(probe, commands):
 ])
 def test_malformed_input_is_named(module_args, commands, args, cause):
     commands({})
-    module_args(args)
+    module_args({'controller': args})
     with pytest.raises(AnsibleFailJson) as fail:
-        mod.main()
+        heat_plan.main()
     assert cause in fail.value.args[0]['msg']
 
 
@@ -241,7 +242,7 @@ def test_unreadable_heat_conf_is_named(module_args, commands, tmp_path, monkeypa
         raise RuntimeError('parse error')
 
     monkeypatch.setattr(heat_config, 'read_config', broken)
-    module_args({'encryption_key': KEY, 'config': str(conf)})
+    module_args({'controller': {'encryption_key': KEY, 'config': str(conf)}})
     with pytest.raises(AnsibleFailJson) as fail:
-        mod.main()
+        heat_plan.main()
     assert fail.value.args[0]['msg'] == 'config: cannot read %s with oslo.config: parse error' % conf

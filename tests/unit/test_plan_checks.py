@@ -1,4 +1,5 @@
-"""Unit tests of library/heat_preflight.py.
+"""Unit tests of the plan's checks (module_utils/heat_amqp.py, heat_database.py,
+keystone_preinstall.py, heat_checks.py), directly and through library/heat_plan.py.
 
 AMQP: frames are compared with byte strings written out from the AMQP 0-9-1
 specification (frame = type, channel, size, payload, 0xCE; method payload =
@@ -7,6 +8,7 @@ on a socket pair. Keystone: open_url is replaced by an in-memory Keystone.
 """
 import io
 import json
+import os
 import socket
 import struct
 import sys
@@ -17,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-import heat_preflight as hp
+import heat_plan
 from ansible.module_utils import heat_amqp as amqp
 from ansible.module_utils import heat_checks as checks
 from ansible.module_utils import heat_database as database
@@ -184,7 +186,7 @@ def test_login_opens_the_vhost_and_closes_cleanly():
 
 
 def test_wrong_password_is_access_refused():
-    with pytest.raises(hp.CheckFailed) as exc:
+    with pytest.raises(checks.CheckFailed) as exc:
         Broker().login(password='wrong')
     assert exc.value.cause == 'credentials'
     assert 'refused the login of user guest (403 ACCESS_REFUSED' in str(exc.value)
@@ -192,20 +194,20 @@ def test_wrong_password_is_access_refused():
 
 
 def test_broker_that_hangs_up_after_the_login_means_bad_credentials():
-    with pytest.raises(hp.CheckFailed) as exc:
+    with pytest.raises(checks.CheckFailed) as exc:
         Broker(after_login='hang up').login(password='wrong')
     assert exc.value.cause == 'credentials'
 
 
 def test_unknown_vhost_is_named():
-    with pytest.raises(hp.CheckFailed) as exc:
+    with pytest.raises(checks.CheckFailed) as exc:
         Broker().login(vhost='/nope')
     assert exc.value.cause == 'vhost'
     assert "access to virtual host '/nope' (530 NOT_ALLOWED - vhost /nope not found)" in str(exc.value)
 
 
 def test_other_protocol_version_is_named():
-    with pytest.raises(hp.CheckFailed) as exc:
+    with pytest.raises(checks.CheckFailed) as exc:
         Broker(greeting=b'AMQP\x03\x01\x00\x00').login()
     assert exc.value.cause == 'protocol'
     assert 'AMQP 3-1-0-0' in str(exc.value)
@@ -214,7 +216,7 @@ def test_other_protocol_version_is_named():
 def test_unreachable_broker_names_host_and_port():
     def refuse(address, timeout):
         raise ConnectionRefusedError(111, 'Connection refused')
-    with pytest.raises(hp.CheckFailed) as exc:
+    with pytest.raises(checks.CheckFailed) as exc:
         amqp.amqp_login('rabbit', 5673, 'guest', 'pw', '/', 1, connect=refuse)
     assert exc.value.cause == 'unreachable'
     assert str(exc.value).startswith('the message broker rabbit:5673 does not answer')
@@ -224,7 +226,7 @@ def test_every_host_is_checked():
     opts = dict(hosts=['a', 'b'], port=5672, user='guest', password=RABBIT_PASSWORD,
                 vhost='/', timeout=5, ssl=False, ca_file=None)
     brokers = {'a': Broker(), 'b': Broker(password='other')}
-    results, failures = hp.check_messaging(opts, connect=lambda address, timeout: brokers[address[0]].connect(
+    results, failures = amqp.check_messaging(opts, connect=lambda address, timeout: brokers[address[0]].connect(
         address, timeout))
     assert [r['ok'] for r in results] == [True, False]
     assert results[1]['cause'] == 'credentials' and len(failures) == 1
@@ -238,7 +240,7 @@ def test_broker_tls_failure_names_the_broker():
             assert server_hostname == 'rabbit.example'
             raise ssl.SSLCertVerificationError('certificate verify failed: Hostname mismatch')
 
-    with pytest.raises(hp.CheckFailed) as exc:
+    with pytest.raises(checks.CheckFailed) as exc:
         amqp.amqp_login('rabbit.example', 5671, 'u', RABBIT_PASSWORD, '/', 5,
                       connect=lambda address, timeout: Broker().connect(address, timeout), tls=Context())
     assert exc.value.cause == 'tls' and 'rabbit.example:5671' in str(exc.value)
@@ -316,14 +318,19 @@ def admin_auth(**overrides):
 def run(module_args, keystone):
     def _run(keystone_opts=None, fail=False, **args):
         args.setdefault('auth', admin_auth())
-        args['keystone'] = dict(dict(region='RegionOne', projects=[{'name': 'service'}]), **(keystone_opts or {}))
+        args['keystone'] = {'check': dict(dict(region='RegionOne', projects=[{'name': 'service'}]),
+                                          **(keystone_opts or {}))}
         module_args(args)
-        with pytest.raises(AnsibleFailJson if fail else AnsibleExitJson) as exc:
-            hp.main()
+        with pytest.raises((AnsibleExitJson, AnsibleFailJson)) as exc:
+            heat_plan.main()
         result = exc.value.args[0]
         text = json.dumps(result)
         assert ADMIN_PASSWORD not in text and TOKEN not in text
-        return result
+        # A part's failure is its msg and cause; the module fails only on its parameters.
+        failed = result if result.get('failed') else next(
+            (result[part] for part in ('keystone', 'tls_urls') if 'msg' in result.get(part, {})), None)
+        assert bool(failed) is fail, result
+        return failed or result
     return _run
 
 
@@ -338,6 +345,7 @@ def test_keystone_checks_pass_and_return_facts(run, keystone):
         'catalog': {'RegionOne': ['identity']},
         'identity_endpoint': 'http://k:5000/v3/',
         'projects': [{'name': 'service', 'domain': 'Default', 'id': 'p1'}],
+        'mode': 'check',
     }
     assert [r['method'] for r in keystone.requests] == ['POST', 'GET', 'GET', 'GET']   # one authentication
 
@@ -408,7 +416,7 @@ def test_validate_certs_false_ignores_the_ca(run, keystone):
 def test_nonexistent_region_names_the_existing_ones(run, keystone):
     result = run({'region': 'RegionNine'}, fail=True)
     assert result['cause'] == 'region'
-    assert result['msg'] == ("region 'RegionNine' (keystone.region) does not exist in Keystone; existing regions: "
+    assert result['msg'] == ("region 'RegionNine' (keystone.check.region) does not exist in Keystone; existing regions: "
                              "RegionOne, RegionTwo")
 
 
@@ -421,7 +429,7 @@ def test_region_without_identity_endpoint(run, keystone):
     result = run({'region': 'RegionTwo'}, fail=True)
     assert result['cause'] == 'keystone_region'
     assert result['msg'].startswith("Keystone's catalog has no internal identity endpoint in region RegionTwo "
-                                    "(keystone.keystone_region)")
+                                    "(keystone.check.keystone_region)")
     assert result['msg'].endswith('Identity endpoints exist in: RegionOne (admin, internal, public)')
 
 
@@ -440,7 +448,7 @@ def test_interface_is_checked(run, keystone):
 def test_missing_project_is_named_and_not_created(run, keystone):
     result = run({'projects': [{'name': 'servcie'}]}, fail=True)
     assert result['cause'] == 'project'
-    assert result['msg'].startswith("project 'servcie' (keystone.projects[0]) does not exist in domain Default; "
+    assert result['msg'].startswith("project 'servcie' (keystone.check.projects[0]) does not exist in domain Default; "
                                     "it is checked, not created")
     assert [r['method'] for r in keystone.requests if r['method'] != 'GET'] == ['POST']
 
@@ -448,7 +456,7 @@ def test_missing_project_is_named_and_not_created(run, keystone):
 def test_missing_domain_is_named(run, keystone):
     result = run({'projects': [{'name': 'service', 'domain': 'Defualt'}]}, fail=True)
     assert result['cause'] == 'domain'
-    assert result['msg'] == ("domain 'Defualt' of project service (keystone.projects[0]) does not exist in Keystone; "
+    assert result['msg'] == ("domain 'Defualt' of project service (keystone.check.projects[0]) does not exist in Keystone; "
                              "existing domains: Default, heat")
 
 
@@ -462,9 +470,9 @@ def test_auth_url_not_keystone(run, keystone):
 
 
 @pytest.mark.parametrize('opts, msg', [
-    ({'region': ' '}, 'keystone.region must not be empty'),
-    ({'keystone_region': ''}, 'keystone.keystone_region must not be empty'),
-    ({'timeout': 0}, 'keystone.timeout must be at least 1 second'),
+    ({'region': ' '}, 'keystone.check.region must not be empty'),
+    ({'keystone_region': ''}, 'keystone.check.keystone_region must not be empty'),
+    ({'timeout': 0}, 'keystone.check.timeout must be at least 1 second'),
 ])
 def test_bad_keystone_parameters(run, opts, msg):
     result = run(opts, fail=True)
@@ -474,31 +482,50 @@ def test_bad_keystone_parameters(run, opts, msg):
 def test_bad_messaging_parameters(module_args):
     module_args({'messaging': {'hosts': ['a'], 'port': 70000, 'user': 'u', 'password': RABBIT_PASSWORD}})
     with pytest.raises(AnsibleFailJson) as exc:
-        hp.main()
+        heat_plan.main()
     assert 'messaging.port must be between 1 and 65535' in exc.value.args[0]['msg']
 
 
 def test_messaging_failure_through_main_hides_the_password(module_args, monkeypatch):
-    monkeypatch.setattr(hp, 'check_messaging', lambda opts, ca_file=None: ([{'host': 'a', 'ok': False}], [
-        hp.CheckFailed('credentials', 'the broker a:5672 refused the login of user u')]))
+    refused = {'host': 'a', 'ok': False, 'cause': 'credentials', 'msg': 'the broker a:5672 refused the login of user u'}
+    monkeypatch.setattr(amqp, 'check_messaging', lambda opts, ca_file=None: ([refused], [
+        checks.CheckFailed('credentials', refused['msg'])]))
     module_args({'messaging': {'hosts': ['a'], 'user': 'u', 'password': RABBIT_PASSWORD}})
-    with pytest.raises(AnsibleFailJson) as exc:
-        hp.main()
-    assert exc.value.args[0]['cause'] == 'credentials'
+    with pytest.raises(AnsibleExitJson) as exc:
+        heat_plan.main()
+    assert exc.value.args[0]['messaging'][0]['cause'] == 'credentials'
     assert RABBIT_PASSWORD not in json.dumps(exc.value.args[0])
 
 
 def test_needs_keystone_or_messaging(module_args):
     module_args({})
     with pytest.raises(AnsibleFailJson) as exc:
-        hp.main()
-    assert 'keystone, messaging, tls_urls' in exc.value.args[0]['msg']
+        heat_plan.main()
+    assert 'controller, database, messaging, keystone, tls_urls' in exc.value.args[0]['msg']
 
 
-def test_module_imports_only_the_standard_library_and_ansible():
-    """It runs on a fresh controller; PyMySQL only where it is optional (database.wanted)."""
+def test_the_plan_loads_on_a_fresh_controller():
+    """Before the package step: no keystoneauth1, PyMySQL, oslo.config, PyYAML nor AMQP client."""
+    import subprocess
+    code = '\n'.join([
+        'import sys',
+        'for name in ("keystoneauth1", "keystoneclient", "pymysql", "oslo_config", "yaml", "amqp", "kombu"):',
+        '    sys.modules[name] = None',
+        'sys.path.insert(0, %r)' % os.path.dirname(heat_plan.__file__),
+        'import ansible.module_utils',
+        'ansible.module_utils.__path__.append(%r)' % os.path.dirname(checks.__file__),
+        'import heat_plan',
+        'print(sorted(heat_plan.argument_spec()))',
+    ])
+    answer = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+    assert answer.returncode == 0, answer.stderr
+    assert 'keystone' in answer.stdout
+
+
+def test_the_checks_import_only_the_standard_library_and_ansible():
+    """They run on a fresh controller; PyMySQL only where it is optional (database.wanted)."""
     import ast
-    files = [hp.__file__] + [m.__file__ for m in (amqp, checks, database, preinstall)]
+    files = [m.__file__ for m in (amqp, checks, database, preinstall)]
     trees = dict((f, ast.parse(open(f).read())) for f in files)
 
     def imported(nodes):
@@ -520,7 +547,9 @@ def test_module_imports_only_the_standard_library_and_ansible():
 
 
 def test_password_options_are_no_log():
-    spec = hp.argument_spec()
+    spec = heat_plan.argument_spec()
+    users = spec['keystone']['options']['registration']['options']['users']['options']
+    assert users['password']['no_log'] is True
     assert spec['messaging']['options']['password']['no_log'] is True
     assert spec['auth']['options']['password']['no_log'] is True
     assert spec['database']['options']['login']['options']['password']['no_log'] is True
@@ -548,7 +577,7 @@ def test_tls_urls_fail_on_a_certificate_that_does_not_verify_naming_the_variable
     assert result['cause'] == 'tls_url'
     assert 'https://vip:8004 (heat_public_address)' in result['msg'] and 'Hostname mismatch' in result['msg']
     result = run(tls_urls=entries[:3])
-    assert result['tls_urls'] == ['https://ok:5000']
+    assert result['tls_urls'] == {'checked': ['https://ok:5000']}
 
 
 class Clock:
@@ -593,7 +622,7 @@ def test_database_restarting_is_waited_for():
 
 def test_database_down_for_good_is_named_after_the_timeout():
     clock, port = Clock(), Port(1000)
-    with pytest.raises(hp.CheckFailed) as failed:
+    with pytest.raises(checks.CheckFailed) as failed:
         database.check_database({'host': 'db', 'port': 3307, 'timeout': 6}, connect=port, sleep=clock.sleep, clock=clock)
     assert failed.value.cause == 'database'
     assert str(failed.value).startswith('The database server db:3307 did not answer within 6 s: ')
@@ -614,7 +643,7 @@ def test_database_socket_is_waited_for_after_the_port():
 
 def test_database_socket_missing_is_named_within_the_same_timeout():
     clock, port = Clock(), Port(2)
-    with pytest.raises(hp.CheckFailed) as failed:
+    with pytest.raises(checks.CheckFailed) as failed:
         database.check_database({'host': 'db', 'port': 3306, 'timeout': 6, 'socket': '/nowhere.sock'},
                           connect=port, sleep=clock.sleep, clock=clock, exists=lambda path: False)
     assert failed.value.cause == 'socket'
@@ -625,26 +654,25 @@ def test_database_socket_missing_is_named_within_the_same_timeout():
 def test_database_and_brokers_are_both_checked_and_reported(module_args, monkeypatch):
     """The caller names the database first and the brokers after Keystone: it needs both results."""
     def database_down(opts):
-        raise hp.CheckFailed('database', 'The database server db:3306 did not answer within 6 s: refused')
+        raise checks.CheckFailed('database', 'The database server db:3306 did not answer within 6 s: refused')
 
     monkeypatch.setattr(database, 'check_database', database_down)
-    monkeypatch.setattr(hp, 'check_messaging', lambda opts, ca_file=None: ([{'host': 'a', 'ok': False}], [
-        hp.CheckFailed('credentials', 'the broker a:5672 refused the login of user u')]))
+    refused = {'host': 'a', 'ok': False, 'cause': 'credentials', 'msg': 'the broker a:5672 refused the login of user u'}
+    monkeypatch.setattr(amqp, 'check_messaging', lambda opts, ca_file=None: ([refused], [
+        checks.CheckFailed('credentials', refused['msg'])]))
     module_args({'database': {'host': 'db'}, 'messaging': {'hosts': ['a'], 'user': 'u', 'password': RABBIT_PASSWORD}})
-    with pytest.raises(AnsibleFailJson) as exc:
-        hp.main()
+    with pytest.raises(AnsibleExitJson) as exc:
+        heat_plan.main()
     result = exc.value.args[0]
-    assert result['cause'] == 'database'
     assert result['database'] == {'host': 'db', 'port': 3306, 'ok': False, 'cause': 'database',
                                   'msg': 'The database server db:3306 did not answer within 6 s: refused'}
-    assert result['messaging'] == [{'host': 'a', 'ok': False}]
-    assert result['msg'].endswith('; the broker a:5672 refused the login of user u')
+    assert result['messaging'] == [refused]
 
     monkeypatch.setattr(database, 'check_database', lambda opts: {'host': 'db', 'port': 3306, 'seconds': 0.0})
-    with pytest.raises(AnsibleFailJson) as exc:
-        hp.main()
+    with pytest.raises(AnsibleExitJson) as exc:
+        heat_plan.main()
     result = exc.value.args[0]
-    assert result['cause'] == 'credentials' and result['database']['ok'] is True
+    assert result['messaging'][0]['cause'] == 'credentials' and result['database']['ok'] is True
 
 
 # --------------------------------------------------------------------------- database.wanted
@@ -815,20 +843,20 @@ def test_wanted_is_reported_through_main(module_args, monkeypatch):
     monkeypatch.setattr(database, 'check_database_in_place', lambda opts: (False, ['no account heat@%']))
     module_args({'database': {'host': 'db', 'socket': '/run/mysqld/mysqld.sock', 'wanted': WANTED}})
     with pytest.raises(AnsibleExitJson) as exc:
-        hp.main()
+        heat_plan.main()
     result = exc.value.args[0]
     assert result['database']['in_place'] is False and result['database']['differs'] == ['no account heat@%']
     assert DB_PASSWORD not in json.dumps(result)
 
     monkeypatch.setattr(database, 'check_database_in_place', lambda opts: (True, []))
     with pytest.raises(AnsibleExitJson) as exc:
-        hp.main()
+        heat_plan.main()
     assert exc.value.args[0]['database']['in_place'] is True and 'differs' not in exc.value.args[0]['database']
 
 
 def test_wanted_needs_a_login(module_args):
     module_args({'database': {'host': 'db', 'wanted': WANTED}})
     with pytest.raises(AnsibleFailJson) as exc:
-        hp.main()
+        heat_plan.main()
     assert exc.value.args[0]['cause'] == 'parameters'
     assert 'database.wanted needs database.socket or database.login.host' in exc.value.args[0]['msg']
