@@ -251,31 +251,16 @@ failed_resources:
       type: str
 '''
 
-import json
 import math
-import re
-import shlex
 import time
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible.module_utils.openstack_auth import (
-    auth_argument_spec, build_session, resolve_auth, with_retries,
+from ansible.module_utils.heat_api import HAS_KEYSTONEAUTH, HeatAPI
+from ansible.module_utils.heat_templates import (
+    HAS_YAML, HIDDEN, is_failed, is_in_progress, param_matches, parse_curl_cli, parse_template, tokens_in,
 )
-
-try:
-    import yaml
-    HAS_YAML = True
-except ImportError:  # pragma: no cover - python3-yaml ships with every OpenStack host
-    yaml = None
-    HAS_YAML = False
-
-try:
-    from keystoneauth1 import exceptions as ks_exc
-    HAS_KEYSTONEAUTH = True
-except ImportError:  # pragma: no cover - build_session reports it
-    ks_exc = None
-    HAS_KEYSTONEAUTH = False
+from ansible.module_utils.openstack_auth import auth_argument_spec
 
 DEFAULT_SIGNAL = {
     'status': 'SUCCESS',
@@ -283,112 +268,9 @@ DEFAULT_SIGNAL = {
     'data': 'signalled by heat_stack',
     'id': '1',
 }
-VERSION_KEYS = ('heat_template_version', 'HeatTemplateFormatVersion', 'AWSTemplateFormatVersion')
 POLL_FIRST = 1.0
 POLL_MAX = 5.0
 STALE_POLLS = 5
-TOKEN_IN_TEXT = re.compile(r'X-Auth-Token:\s*([^\s\'"]+)', re.IGNORECASE)
-HIDDEN = '******'
-
-
-# ---------------------------------------------------------------- templates
-
-def _template_loader():
-    """A SafeLoader that keeps timestamps as strings, as Heat's own parser does.
-
-    `heat_template_version: 2015-10-15` must stay the string Heat expects
-    (and JSON can carry), not a datetime.date.
-    """
-    class HeatLoader(yaml.SafeLoader):
-        pass
-
-    def _as_str(loader, node):
-        return loader.construct_scalar(node)
-
-    HeatLoader.add_constructor('tag:yaml.org,2002:str', _as_str)
-    HeatLoader.add_constructor('tag:yaml.org,2002:timestamp', _as_str)
-    return HeatLoader
-
-
-def parse_template(text, origin):
-    """Return the template as the JSON-compatible dict Heat stores, or raise ValueError."""
-    try:
-        data = yaml.load(text, Loader=_template_loader())  # noqa: S506 - SafeLoader subclass
-    except yaml.YAMLError as exc:
-        raise ValueError('%s is not valid YAML/JSON: %s' % (origin, exc))
-    if not isinstance(data, dict):
-        raise ValueError('%s is not a Heat template: expected a mapping at the top, got %s'
-                         % (origin, type(data).__name__ if data is not None else 'an empty document'))
-    if not any(key in data for key in VERSION_KEYS):
-        raise ValueError('%s is not a Heat template: it has no heat_template_version' % origin)
-    try:
-        # What Heat gives back from GET .../template is this JSON round trip.
-        return json.loads(json.dumps(data))
-    except (TypeError, ValueError) as exc:
-        raise ValueError('%s holds a value JSON cannot carry: %s' % (origin, exc))
-
-
-# ---------------------------------------------------------------- helpers
-
-def is_in_progress(status):
-    return (status or '').endswith('_IN_PROGRESS')
-
-
-def is_failed(status):
-    status = status or ''
-    return status.endswith('_FAILED') or status.startswith('ROLLBACK_')
-
-
-def param_matches(given, current):
-    """Compare a given parameter with the string Heat shows for it."""
-    if current is None:
-        return False
-    if current == HIDDEN:
-        return True  # hidden parameter: Heat does not show it, cannot compare
-    if isinstance(given, bool):
-        return str(given).lower() == str(current).lower()
-    if isinstance(given, (list, dict)):
-        if isinstance(given, list) and current == ','.join(str(v) for v in given):
-            return True
-        try:
-            return json.loads(current) == given
-        except (TypeError, ValueError):
-            return False
-    if isinstance(given, float) and not isinstance(current, bool):
-        try:
-            return float(current) == given
-        except (TypeError, ValueError):
-            return False
-    return str(given) == str(current)
-
-
-def parse_curl_cli(text):
-    """Return (url, token) of a wait condition handle's curl_cli string."""
-    try:
-        words = shlex.split(text)
-    except ValueError:
-        return None, None
-    if not words or not words[0].endswith('curl'):
-        return None, None
-    url = token = None
-    index = 1
-    while index < len(words):
-        word = words[index]
-        if word in ('-H', '--header') and index + 1 < len(words):
-            name, _sep, value = words[index + 1].partition(':')
-            if name.strip().lower() == 'x-auth-token':
-                token = value.strip()
-            index += 2
-            continue
-        if word.startswith(('http://', 'https://')):
-            url = word
-        index += 1
-    return url, token
-
-
-def host_of(url):
-    parts = urlsplit(url)
-    return '%s://%s' % (parts.scheme, parts.netloc)
 
 
 class HeatStack(object):
@@ -397,157 +279,14 @@ class HeatStack(object):
         self.module = module
         self.params = module.params
         self.name = self.params['name']
-        self.session = None
-        self.creds = None
-        self.endpoint = None
-        self.endpoint_filter = None
+        self.api = HeatAPI(module)
+        self.request, self.check, self.body = self.api.request, self.api.check, self.api.body
+        self.fail, self.connect = self.api.fail, self.api.connect
         self.signalled = []
-
-    # ------------------------------------------------------------ plumbing
-
-    def fail(self, msg, **kwargs):
-        self.module.fail_json(msg=msg, **kwargs)
-
-    def credentials_source(self):
-        if self.params.get('openrc'):
-            return 'the openrc file %s' % self.params['openrc']
-        if self.params.get('auth'):
-            return 'the auth option'
-        return 'the OS_* environment'
-
-    def who(self):
-        c = self.creds
-        return ('user %s (domain %s) in project %s (domain %s)'
-                % (c['username'], c['user_domain_name'], c['project_name'], c['project_domain_name']))
-
-    def role_names(self):
-        """The roles of the token the session holds, for a 403's message."""
-        try:
-            return ', '.join(self.session.auth.get_access(self.session).role_names) or 'no role'
-        except Exception:  # noqa: BLE001 - only a message is at stake
-            return 'roles that could not be read'
-
-    def fail_endpoint(self, exc=None):
-        self.fail('no orchestration endpoint in region %s for interface %s: is Heat registered in '
-                  'Keystone? (openstack endpoint list --service orchestration)%s'
-                  % (self.creds.get('region_name') or '(any)', self.creds.get('interface'),
-                     ' [%s]' % exc if exc else ''))
-
-    def fail_keystone_401(self, exc):
-        self.fail('Keystone at %s rejected the credentials (401) of %s: check the credentials from %s (%s)'
-                  % (self.creds['auth_url'], self.who(), self.credentials_source(), exc))
-
-    def sleep(self, seconds):
-        time.sleep(seconds)
-
-    def connect(self):
-        self.creds = resolve_auth(self.module)
-        self.session = build_session(self.module, self.creds)
-        self.endpoint_filter = {
-            'service_type': 'orchestration',
-            'interface': self.creds.get('interface'),
-            'region_name': self.creds.get('region_name'),
-        }
-        try:
-            self.endpoint = with_retries(
-                self.module, lambda: self.session.get_endpoint(**self.endpoint_filter),
-                'Keystone at %s' % self.creds['auth_url'], sleep=self.sleep)
-        except ks_exc.EndpointNotFound as exc:
-            self.fail_endpoint(exc)
-        except ks_exc.Unauthorized as exc:
-            self.fail_keystone_401(exc)
-        except ks_exc.ClientException as exc:
-            self.fail('cannot authenticate at Keystone %s as %s (credentials from %s): %s'
-                      % (self.creds['auth_url'], self.who(), self.credentials_source(), exc))
-        if not self.endpoint:
-            self.fail_endpoint()
-
-    @staticmethod
-    def heat_error(resp):
-        """Heat's own error message from an error response."""
-        try:
-            body = resp.json()
-        except Exception:  # noqa: BLE001 - any non-JSON body
-            body = None
-        if isinstance(body, dict):
-            error = body.get('error')
-            if isinstance(error, dict) and error.get('message'):
-                kind = error.get('type')
-                return '%s: %s' % (kind, error['message']) if kind else error['message']
-            for key in ('explanation', 'message', 'title'):
-                if body.get(key):
-                    return str(body[key])
-        text = (getattr(resp, 'text', '') or '').strip()
-        return text[:500] or getattr(resp, 'reason', '') or 'no details'
-
-    def request(self, method, path, idempotent=True, **kwargs):
-        """One call to the orchestration API; returns the response whatever its status."""
-        transient = (500, 502, 503, 504) if idempotent else (502, 503, 504)
-        call = getattr(self.session, method.lower())
-
-        def once():
-            resp = call(path, endpoint_filter=self.endpoint_filter, raise_exc=False, **kwargs)
-            if resp.status_code in transient:
-                raise ks_exc.HttpError(message=self.heat_error(resp), http_status=resp.status_code,
-                                       method=method, url=path)
-            return resp
-
-        try:
-            resp = with_retries(self.module, once, 'Heat orchestration API at %s (%s %s)'
-                                % (self.endpoint, method, path), sleep=self.sleep)
-        except ks_exc.EndpointNotFound as exc:
-            self.fail_endpoint(exc)
-        except ks_exc.Unauthorized as exc:
-            self.fail_keystone_401(exc)
-        except ks_exc.ClientException as exc:
-            self.fail('%s %s on the orchestration API at %s failed: %s' % (method, path, self.endpoint, exc))
-        return resp
-
-    def check(self, resp, what, **result):
-        """Fail with a clear message unless resp is a 2xx."""
-        code = resp.status_code
-        if 200 <= code < 300:
-            return resp
-        detail = self.heat_error(resp)
-        if code == 400:
-            msg = 'Heat rejected %s (400 Bad Request): %s' % (what, detail)
-        elif code == 401:
-            msg = ('Heat at %s answered 401 to %s with a token Keystone issued for %s (credentials from %s): '
-                   'check [keystone_authtoken] in heat.conf (heat service user and password, auth_url): %s'
-                   % (self.endpoint, what, self.who(), self.credentials_source(), detail))
-        elif code == 403:
-            msg = ('Heat refused %s (403 Forbidden) for %s, who holds %s: the user needs a role Heat\'s policy '
-                   'allows on the project (Heat 24 enforces its new defaults: member; heat_stack_owner grants '
-                   'nothing there): %s' % (what, self.who(), self.role_names(), detail))
-        elif code == 409:
-            msg = 'Heat refused %s (409 Conflict): %s' % (what, detail)
-        else:
-            msg = 'Heat answered %s to %s: %s' % (code, what, detail)
-        self.fail(msg, **result)
-
-    @staticmethod
-    def body(resp):
-        try:
-            return resp.json() or {}
-        except Exception:  # noqa: BLE001 - 204 and friends have no body
-            return {}
-
-    # ------------------------------------------------------------ secrets
 
     def mask_tokens(self, value):
         """Register tokens found in output values as no_log values."""
-        if isinstance(value, str):
-            for token in TOKEN_IN_TEXT.findall(value):
-                self.module.no_log_values.add(token)
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                if key == 'token' and isinstance(item, str) and item:
-                    self.module.no_log_values.add(item)
-                else:
-                    self.mask_tokens(item)
-        elif isinstance(value, list):
-            for item in value:
-                self.mask_tokens(item)
+        self.module.no_log_values.update(tokens_in(value))
 
     # ------------------------------------------------------------ stack reads
 
@@ -637,33 +376,10 @@ class HeatStack(object):
                           'header (signal_outputs must name outputs holding get_attr [<handle>, curl_cli])'
                           % (key, self.name))
             self.module.no_log_values.add(token)
-            self.signal(url, token)
+            data = dict(DEFAULT_SIGNAL)
+            data.update(self.params.get('signal_data') or {})
+            self.api.signal(url, token, data)
             self.signalled.append(key)
-
-    def signal(self, url, token):
-        where = 'signalling wait condition at %s' % host_of(url)
-        data = dict(DEFAULT_SIGNAL)
-        data.update(self.params.get('signal_data') or {})
-
-        def once():
-            resp = self.session.post(url, json=data, authenticated=False, raise_exc=False,
-                                     headers={'X-Auth-Token': token, 'Content-Type': 'application/json',
-                                              'Accept': 'application/json'})
-            if resp.status_code in (500, 502, 503, 504):
-                raise ks_exc.HttpError(message=self.heat_error(resp), http_status=resp.status_code,
-                                       method='POST', url=host_of(url))
-            return resp
-
-        try:
-            resp = with_retries(self.module, once, where, sleep=self.sleep)
-        except ks_exc.ClientException as exc:
-            self.fail('%s failed: %s' % (where, exc))
-        if not 200 <= resp.status_code < 300:
-            hint = ''
-            if resp.status_code in (401, 403):
-                hint = (' (the handle\'s token was refused: check the stack user domain settings in heat.conf, '
-                        'stack_user_domain_name/stack_domain_admin and its password)')
-            self.fail('%s failed: %s %s%s' % (where, resp.status_code, self.heat_error(resp), hint))
 
     # ------------------------------------------------------------ waiting
 
@@ -691,7 +407,7 @@ class HeatStack(object):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return stack, True
-            self.sleep(min(interval, remaining))
+            self.api.sleep(min(interval, remaining))
             interval = min(interval * 1.5, POLL_MAX)
             stack = self.reload(stack)
 

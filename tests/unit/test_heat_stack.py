@@ -1,4 +1,4 @@
-"""Unit tests for library/heat_stack.py.
+"""Unit tests for library/heat_stack.py (and module_utils/heat_api.py, heat_templates.py).
 
 HTTP is stubbed at the keystoneauth1 Session level: FakeSession answers
 get/post/put/delete from a route table and records every call, so a test can
@@ -10,6 +10,7 @@ import pytest
 from keystoneauth1 import exceptions as ks_exc
 
 import heat_stack
+from ansible.module_utils import heat_api
 from conftest import AnsibleExitJson, AnsibleFailJson
 
 ENDPOINT = 'http://controller:8004/v1/0123456789abcdef'
@@ -169,7 +170,7 @@ def fake(monkeypatch):
         return session
 
     session.built = built
-    monkeypatch.setattr(heat_stack, 'build_session', _build)
+    monkeypatch.setattr(heat_api, 'build_session', _build)
     return session
 
 
@@ -177,6 +178,7 @@ def fake(monkeypatch):
 def clock(monkeypatch):
     fake_time = FakeTime()
     monkeypatch.setattr(heat_stack, 'time', fake_time)
+    monkeypatch.setattr(heat_api, 'time', fake_time)
     return fake_time
 
 
