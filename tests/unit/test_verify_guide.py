@@ -39,13 +39,13 @@ def test_ids_are_told_from_names(value, is_id):
 
 
 def answers(image, image_status=200, networks=(), flavors=(), limits=None):
-    results = [
-        {'item': {'what': 'image'}, 'status': image_status, 'json': image},
-        {'item': {'what': 'network'}, 'status': 200, 'json': {'networks': list(networks)}},
-        {'item': {'what': 'flavors'}, 'status': 200, 'json': {'flavors': list(flavors)}},
-        {'item': {'what': 'limits'}, 'status': 200, 'json': {'limits': {'absolute': limits or {}}}},
-    ]
-    return {'_heat_verify_lookups': {'results': results}}
+    """openstack_get's answers, by request name."""
+    return {'_heat_verify_lookups': {'answers': {
+        'image': {'status': image_status, 'json': image},
+        'network': {'status': 200, 'json': {'networks': list(networks)}},
+        'flavors': {'status': 200, 'json': {'flavors': list(flavors)}},
+        'limits': {'status': 200, 'json': {'limits': {'absolute': limits or {}}}},
+    }}}
 
 
 def read(heat_verify_image, lookups, flavor_names=('m1.tiny',)):
