@@ -5,7 +5,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 ---
 module: keystone_registration
-short_description: Register domains, projects, users, roles, services and endpoints in Keystone in one call
+short_description: Register domains, users, roles, role assignments, services and endpoints in Keystone in one call
 description:
   - Makes Keystone (identity API v3) match one declarative specification with one
     authentication and one session, e.g. everything the Heat orchestration service needs
@@ -19,6 +19,8 @@ description:
   - Every reference (domains, default projects, users, roles and targets of role
     assignments, services and regions of endpoints) is validated before the first
     write; a specification with a missing reference fails without changing anything.
+  - Projects are referenced, never created nor changed (a service project is the
+    cloud's, made with Keystone).
   - Each kind of object is read once (one list request per kind; projects and users are
     looked up by name and domain, role assignments once per user), so a run that changes
     nothing costs a handful of requests.
@@ -47,26 +49,6 @@ options:
         type: str
       enabled:
         description: Whether the domain is enabled; not compared when left out (new domains are enabled).
-        type: bool
-  projects:
-    description: Projects to create or update.
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      name:
-        description: Project name.
-        type: str
-        required: true
-      domain:
-        description: Name of the project's domain (an existing domain or one in O(domains)).
-        type: str
-        default: Default
-      description:
-        description: Description; not compared when left out.
-        type: str
-      enabled:
-        description: Whether the project is enabled; not compared when left out.
         type: bool
   users:
     description: Users to create or update.
@@ -97,7 +79,7 @@ options:
         type: str
         choices: [always, on_create]
       default_project:
-        description: Name of the user's default project (an existing project or one in O(projects)).
+        description: Name of the user's default project, an existing project.
         type: str
       default_project_domain:
         description: Domain of O(users[].default_project).
@@ -304,9 +286,6 @@ EXAMPLES = r'''
     domains:
       - name: heat
         description: Stack projects and users
-    projects:
-      - name: service
-        description: Service Project
     users:
       - name: heat
         password: "{{ heat_keystone_password }}"
@@ -368,17 +347,13 @@ ids:
     - IDs of the objects named in the specification, by kind and name (also the
       existing domains and roles it refers to). In check mode, objects that would be
       created have the ID V(null).
-    - When two users (or projects) of the specification share a name in different
-      domains, their keys are C(name@domain).
+    - When two users of the specification share a name in different domains, their
+      keys are C(name@domain).
   returned: always
   type: dict
   contains:
     domains:
       description: Domain name to ID.
-      type: dict
-      returned: always
-    projects:
-      description: Project name to ID.
       type: dict
       returned: always
     users:
@@ -395,7 +370,6 @@ ids:
       returned: always
   sample:
     domains: {Default: default, heat: 0f8a5c1e2b7d4e0a9c3b6d1e2f4a5b6c}
-    projects: {service: 5d2c7e0f1a3b4c5d6e7f8091a2b3c4d5}
     users: {heat: 9a8b7c6d5e4f30211203f4e5d6c7b8a9}
     roles: {admin: 1b2c3d4e5f60718293a4b5c6d7e8f901, heat_stack_owner: 3c4d5e6f708192a3b4c5d6e7f8091a2b}
     services: {heat: 7e8f9001a2b3c4d5e6f708192a3b4c5d}

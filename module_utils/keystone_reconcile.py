@@ -126,9 +126,8 @@ def read_state(api, spec, params, call):
 
 
 def _named(spec):
-    """The (name, domain) of every project and user the spec names or refers to."""
-    projects = [(x['name'], x['domain']) for x in spec['projects']]
-    projects += [(u['default_project'], u['default_project_domain']) for u in spec['users'] if u.get('default_project')]
+    """The (name, domain) of every project the spec refers to and every user it names or refers to."""
+    projects = [(u['default_project'], u['default_project_domain']) for u in spec['users'] if u.get('default_project')]
     projects += [(a['project'], a['project_domain']) for a in spec['role_assignments'] if a.get('project')]
     users = [(u['name'], u['domain']) for u in spec['users']]
     users += [(a['user'], a['user_domain']) for a in spec['role_assignments']]
@@ -142,8 +141,8 @@ class Reconciler(object):
         self.api, self.spec, self.state = api, spec, state
         self.check_mode, self.warn = check_mode, warn
         self.changes, self.before, self.after = [], {}, {}
-        self.ids = dict((kind, {}) for kind in ('domains', 'projects', 'users', 'roles', 'services'))
-        self.new = dict((kind, {}) for kind in ('domains', 'projects', 'users'))
+        self.ids = dict((kind, {}) for kind in ('domains', 'users', 'roles', 'services'))
+        self.new = dict((kind, {}) for kind in ('domains', 'users'))
 
     def call(self, what, func, write=False):
         return self.api.call(what, func, write=write, changed=bool(self.changes))
@@ -202,8 +201,6 @@ class Reconciler(object):
         return domain['name'] if domain else ref
 
     def project_id(self, name, domain):
-        if (name, domain) in self.new['projects']:
-            return self.new['projects'][(name, domain)]
         current = self.state.project(name, domain)
         return current['id'] if current else None
 
@@ -217,7 +214,6 @@ class Reconciler(object):
 
     def apply(self, endpoint_services, password_current):
         self.apply_domains()
-        self.apply_projects()
         self.apply_roles()
         self.apply_users(password_current)
         self.apply_assignments()
@@ -233,25 +229,12 @@ class Reconciler(object):
                 {'name': d['name'], 'description': d.get('description'), 'enabled': _enabled(d)})
         for d in self.spec['domains']:
             self.ids['domains'][d['name']] = self.domain_id(d['name'])
-        refs = [x['domain'] for x in self.spec['projects']] + [u['domain'] for u in self.spec['users']]
+        refs = [u['domain'] for u in self.spec['users']]
         refs += [u['default_project_domain'] for u in self.spec['users'] if u.get('default_project')]
         for a in self.spec['role_assignments']:
             refs += [a['user_domain'], a['project_domain'] if a.get('project') else a['domain']]
         for ref in refs:
             self.ids['domains'].setdefault(self.domain_name(ref), self.domain_id(ref))
-
-    def apply_projects(self):
-        names = [x['name'] for x in self.spec['projects']]
-        for x in self.spec['projects']:
-            domain_id = self.domain_id(x['domain'])
-            current = self.state.projects.get((x['name'], domain_id)) if domain_id else None
-            project_id = self.reconcile(
-                'projects', 'project %s in domain %s' % (x['name'], x['domain']),
-                {'name': x['name'], 'domain': x['domain']}, x, current, ('description', 'enabled'),
-                {'name': x['name'], 'domain_id': domain_id, 'description': x.get('description'),
-                 'enabled': _enabled(x)})
-            self.new['projects'][(x['name'], x['domain'])] = project_id
-            self.ids['projects'][self._id_key(x['name'], x['domain'], names)] = project_id
 
     def apply_roles(self):
         roles = self.state.roles

@@ -7,7 +7,7 @@ from __future__ import annotations
 # The keys that name one object of each kind: the same object twice in one
 # spec is a mistake (which one wins?).
 IDENTITY_KEYS = (
-    ('domains', ('name',)), ('projects', ('name', 'domain')), ('users', ('name', 'domain')),
+    ('domains', ('name',)), ('users', ('name', 'domain')),
     ('roles', ('name',)), ('services', ('name', 'type')), ('endpoints', ('service', 'interface', 'region')),
 )
 
@@ -50,7 +50,6 @@ def normalise(params, secrets):
         endpoints.append(endpoint)
     spec = dict(
         domains=[dict(d) for d in params['domains']],
-        projects=[dict(x) for x in params['projects']],
         users=users,
         roles=roles,
         role_assignments=[dict(a) for a in params['role_assignments']],
@@ -73,8 +72,6 @@ def canonical_domain_refs(spec, state):
         if ref is None or ref in state.domains_by_name or ref not in state.domains_by_id:
             return ref
         return state.domains_by_id[ref]['name']
-    for item in spec['projects']:
-        item['domain'] = canon(item['domain'])
     for item in spec['users']:
         item['domain'] = canon(item['domain'])
         item['default_project_domain'] = canon(item['default_project_domain'])
@@ -111,12 +108,15 @@ def resolve_service(spec, state, ref):
 
 
 class _References(object):
-    """The domains and projects the spec needs, and which of them Keystone lacks."""
+    """The domains and projects the spec needs, and which of them Keystone lacks.
+
+    Projects are referenced (default projects, role assignment targets), never
+    created: the service project is the cloud's, made when Keystone was.
+    """
 
     def __init__(self, spec, state):
         self.state = state
         self.spec_domains = set(d['name'] for d in spec['domains'])
-        self.spec_projects = set((x['name'], x['domain']) for x in spec['projects'])
         self.missing_domains = {}
         self.missing_projects = {}
 
@@ -130,7 +130,7 @@ class _References(object):
     def project(self, name, domain, used_by):
         if not self.domain(domain, used_by):
             return
-        if (name, domain) in self.spec_projects or self.state.project(name, domain):
+        if self.state.project(name, domain):
             return
         self.missing_projects.setdefault((name, domain), []).append(used_by)
 
@@ -141,9 +141,8 @@ class _References(object):
                            "`domains`; existing domains: %s. Add it to `domains` or correct the name"
                            % (name, ', '.join(users), ', '.join(sorted(self.state.domains_by_name)) or 'none')))
         for (name, domain), users in sorted(self.missing_projects.items()):
-            errors.append(('project', "project '%s' in domain %s (needed by %s) does not exist in Keystone and is "
-                           "not listed in `projects`: add it to `projects` or correct the name"
-                           % (name, domain, ', '.join(users))))
+            errors.append(('project', "project '%s' in domain %s (needed by %s) does not exist in Keystone: it is "
+                           "referenced, not created; create it or correct the name" % (name, domain, ', '.join(users))))
         return errors
 
 
@@ -166,8 +165,6 @@ def validate(spec, state, params):
     """([(cause, message)], endpoint services): every reference the spec makes, checked before any write."""
     errors = []
     refs = _References(spec, state)
-    for x in spec['projects']:
-        refs.domain(x['domain'], 'project %s' % x['name'])
     for u in spec['users']:
         refs.domain(u['domain'], 'user %s' % u['name'])
         if u.get('default_project'):
@@ -231,12 +228,6 @@ def registration_options():
         region=dict(type='str'),
         domains=dict(type='list', elements='dict', default=[], options=dict(
             name=dict(type='str', required=True),
-            description=dict(type='str'),
-            enabled=dict(type='bool'),
-        )),
-        projects=dict(type='list', elements='dict', default=[], options=dict(
-            name=dict(type='str', required=True),
-            domain=dict(type='str', default='Default'),
             description=dict(type='str'),
             enabled=dict(type='bool'),
         )),

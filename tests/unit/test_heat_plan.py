@@ -28,15 +28,7 @@ def plan(module_args):
 
 
 def registration(**overrides):
-    spec = heat_spec(projects=[], **overrides)
-    spec.pop('projects')
-    return spec
-
-
-@pytest.fixture
-def service_project(keystone):
-    return keystone.add('projects', {'name': 'service', 'domain_id': 'default', 'description': 'Service Project',
-                                     'enabled': True, 'parent_id': 'default', 'is_domain': False})
+    return heat_spec(**overrides)
 
 
 def test_the_parts_are_read_side_by_side(plan, monkeypatch):
@@ -78,7 +70,7 @@ def test_missing_credentials_are_the_keystone_parts_failure(plan, keystone, monk
     assert 'missing OpenStack credentials' in result['keystone']['msg']
 
 
-def test_the_registration_is_planned_without_a_write(plan, keystone, service_project):
+def test_the_registration_is_planned_without_a_write(plan, keystone):
     result = plan(auth=admin_auth(), keystone={'registration': registration()})
     assert result['keystone']['mode'] == 'registration'
     assert 'created user heat in domain Default' in result['keystone']['changes']
@@ -86,13 +78,14 @@ def test_the_registration_is_planned_without_a_write(plan, keystone, service_pro
 
 
 def test_a_planned_registration_says_what_is_missing(plan, keystone):
+    del keystone.data['projects'][keystone.service_project['id']]
     result = plan(auth=admin_auth(), keystone={'registration': registration()})
     assert result['keystone']['cause'] == 'project'
     assert "project 'service' in domain Default" in result['keystone']['msg']
     assert result['keystone']['changes'] == []
 
 
-def test_no_password_in_the_result_or_its_diff(plan, keystone, service_project, module_args):
+def test_no_password_in_the_result_or_its_diff(plan, keystone, module_args):
     result = plan(auth=admin_auth(), keystone={'registration': registration()}, _ansible_diff=True,
                   messaging={'hosts': ['127.0.0.1'], 'port': 1, 'user': 'heat', 'password': RABBIT_PASSWORD,
                              'timeout': 0.5})
@@ -102,7 +95,7 @@ def test_no_password_in_the_result_or_its_diff(plan, keystone, service_project, 
         assert secret not in text
 
 
-def test_without_keystoneauth_the_preinstall_check_runs(plan, keystone, service_project, monkeypatch):
+def test_without_keystoneauth_the_preinstall_check_runs(plan, keystone, monkeypatch):
     monkeypatch.setattr(heat_plan, 'keystoneauth_here', lambda: False)
     calls = []
 

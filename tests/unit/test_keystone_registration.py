@@ -62,6 +62,10 @@ class FakeKeystone(object):
                              'enabled': True})
         self.admin_project = self.add('projects', {'name': 'admin', 'domain_id': 'default', 'description': '',
                                                    'enabled': True, 'parent_id': 'default', 'is_domain': False})
+        # The guide's prerequisite: the service project exists (it is referenced, never created).
+        self.service_project = self.add('projects', {'name': 'service', 'domain_id': 'default',
+                                                     'description': 'Service Project', 'enabled': True,
+                                                     'parent_id': 'default', 'is_domain': False})
         self.admin = self.add_user('admin', 'default', ADMIN_PASSWORD)
         self.admin_role = self.add('roles', {'name': 'admin', 'domain_id': None})
         self.grants.add((self.admin['id'], self.admin_role['id'], 'project', self.admin_project['id']))
@@ -439,7 +443,6 @@ def heat_spec(**overrides):
     spec = dict(
         region='RegionOne',
         domains=[{'name': 'heat', 'description': 'Stack projects and users'}],
-        projects=[{'name': 'service', 'domain': 'Default', 'description': 'Service Project'}],
         users=[
             {'name': 'heat', 'domain': 'Default', 'password': HEAT_PASSWORD, 'default_project': 'service',
              'default_project_domain': 'Default', 'description': 'Heat service user', 'update_password': 'always'},
@@ -462,7 +465,6 @@ def heat_spec(**overrides):
 
 EXPECTED_CREATES = [
     'created domain heat',
-    'created project service in domain Default',
     'created role heat_stack_user',
     'created role heat_stack_owner',
     'created user heat in domain Default',
@@ -487,7 +489,7 @@ def test_creates_everything_on_an_empty_keystone(run, keystone):
 
     assert result['changed'] is True
     assert result['changes'] == EXPECTED_CREATES
-    assert len(run.writes) == 16
+    assert len(run.writes) == 15
     heat_domain = keystone.find('domains', name='heat')
     assert heat_domain['description'] == 'Stack projects and users'
     service_project = keystone.find('projects', name='service', domain_id='default')
@@ -511,7 +513,6 @@ def test_creates_everything_on_an_empty_keystone(run, keystone):
                              region_id='RegionOne')['url'] == CFN_URL
     assert result['ids'] == {
         'domains': {'heat': heat_domain['id'], 'Default': 'default'},
-        'projects': {'service': service_project['id']},
         'users': {'heat': heat['id'], 'heat_domain_admin': hda['id']},
         'roles': {'heat_stack_user': keystone.find('roles', name='heat_stack_user')['id'],
                   'heat_stack_owner': keystone.find('roles', name='heat_stack_owner')['id'],
@@ -639,13 +640,11 @@ def test_check_mode_reports_updates_without_writing(run, keystone):
     assert keystone.passwords[hda['id']] == 'old-password'
 
 
-def test_check_mode_user_with_new_default_project(run, keystone):
+def test_check_mode_user_without_its_default_project(run, keystone):
     keystone.add_user('heat', 'default', HEAT_PASSWORD)
-    result = run({'projects': [{'name': 'service'}],
-                  'users': [{'name': 'heat', 'password': HEAT_PASSWORD, 'default_project': 'service'}]},
+    result = run({'users': [{'name': 'heat', 'password': HEAT_PASSWORD, 'default_project': 'service'}]},
                  check=True)
-    assert result['changes'] == ['created project service in domain Default',
-                                 'updated user heat in domain Default default_project']
+    assert result['changes'] == ['updated user heat in domain Default default_project']
     assert run.writes == []
 
 
@@ -701,7 +700,6 @@ def test_attributes_are_updated_in_place(run, keystone):
     run(heat_spec())
     spec = heat_spec(
         domains=[{'name': 'heat', 'description': 'Heat stacks', 'enabled': True}],
-        projects=[{'name': 'service', 'description': 'Services'}],
         roles=['heat_stack_user', {'name': 'heat_stack_owner', 'description': 'owns stacks'}],
         services=[{'name': 'heat', 'type': 'orchestration', 'description': 'Heat'},
                   {'name': 'heat-cfn', 'type': 'cloudformation', 'description': 'Orchestration', 'enabled': False}],
@@ -715,7 +713,6 @@ def test_attributes_are_updated_in_place(run, keystone):
 
     assert result['changes'] == [
         'updated domain heat description',
-        'updated project service in domain Default description',
         'updated role heat_stack_owner description',
         'updated user heat in domain Default description, email',
         'updated service heat description',
@@ -723,7 +720,6 @@ def test_attributes_are_updated_in_place(run, keystone):
     ]
     assert sorted(run.writes) == sorted([
         ('PATCH', '/v3/domains/%s' % ids['domains']['heat']),
-        ('PATCH', '/v3/projects/%s' % ids['projects']['service']),
         ('PATCH', '/v3/roles/%s' % ids['roles']['heat_stack_owner']),
         ('PATCH', '/v3/users/%s' % heat_id),
         ('PATCH', '/v3/services/%s' % ids['services']['heat']),
@@ -737,7 +733,6 @@ def test_attributes_are_updated_in_place(run, keystone):
 def test_user_default_project_and_enabled_updated(run, keystone):
     other = keystone.add('projects', {'name': 'other', 'domain_id': 'default', 'enabled': True})
     user = keystone.add_user('heat', 'default', HEAT_PASSWORD, default_project_id=other['id'], enabled=True)
-    keystone.add('projects', {'name': 'service', 'domain_id': 'default', 'enabled': True})
 
     result = run({'users': [{'name': 'heat', 'password': HEAT_PASSWORD, 'default_project': 'service',
                              'email': 'h@example.org'}]})
@@ -774,7 +769,7 @@ def test_endpoint_region_per_endpoint(run, keystone):
 
 def test_existing_assignment_is_not_granted_again_but_inherited_one_does_not_count(run, keystone):
     user = keystone.add_user('heat', 'default', HEAT_PASSWORD)
-    project = keystone.add('projects', {'name': 'service', 'domain_id': 'default', 'enabled': True})
+    project = keystone.service_project
     member = keystone.add('roles', {'name': 'member', 'domain_id': None})
     keystone.grants.add((user['id'], keystone.admin_role['id'], 'project', project['id']))
     keystone.inherited.add((user['id'], member['id'], 'domain', 'default'))
@@ -897,9 +892,7 @@ def test_reads_carry_the_admins_token_beside_refused_password_checks_and_a_reaut
     keystoneauth invalidates the admin's plugin and authenticates again, while the other reads run).
     Passes on 013e1e1: a guard for the one-client refactor, not a reproduction."""
     import threading
-    keystone.add('projects', {'name': 'service', 'domain_id': 'default', 'description': 'Service Project',
-                              'enabled': True, 'parent_id': 'default', 'is_domain': False})
-    run(heat_spec(projects=[]))
+    run(heat_spec())
     hda = keystone.find('users', name='heat_domain_admin')
     keystone.passwords[hda['id']] = 'changed-by-someone'
     lookup_arrived, checks_answered, waited = threading.Event(), threading.Event(), []
@@ -933,7 +926,7 @@ def test_reads_carry_the_admins_token_beside_refused_password_checks_and_a_reaut
 
     monkeypatch.setattr(keystone, 'send', send_by_token)
     keystone.auth_bodies.clear()
-    result = run(heat_spec(projects=[]))
+    result = run(heat_spec())
 
     assert waited == [True, True, True]
     assert sorted(checks) == [('heat', 201), ('heat_domain_admin', 401)]
@@ -976,11 +969,10 @@ def test_user_of_disabled_domain_password_is_not_checked(run, keystone, warnings
 
 
 def test_domain_given_by_id(run, keystone):
-    result = run({'projects': [{'name': 'service', 'domain': 'default'}],
-                  'users': [{'name': 'heat', 'domain': 'default', 'default_project': 'service',
-                             'default_project_domain': 'Default'}]})
-    assert result['changes'] == ['created project service in domain Default', 'created user heat in domain Default']
-    project = keystone.find('projects', name='service')
+    result = run({'users': [{'name': 'heat', 'domain': 'default', 'default_project': 'service',
+                             'default_project_domain': 'default'}]})
+    assert result['changes'] == ['created user heat in domain Default']
+    project = keystone.service_project
     assert keystone.find('users', name='heat')['default_project_id'] == project['id']
 
 
@@ -1143,7 +1135,8 @@ def test_missing_role_fails_before_any_write(run, keystone):
 
 
 def test_missing_references_are_all_reported(run, keystone):
-    spec = heat_spec(projects=[], services=[])
+    del keystone.data['projects'][keystone.service_project['id']]
+    spec = heat_spec(services=[])
     spec['role_assignments'].append({'user': 'nobody', 'role': 'admin', 'project': 'service'})
     result = run(spec, fail=True)
     msg = result['msg']
@@ -1191,7 +1184,7 @@ def test_write_failure_reports_what_was_done(run, keystone):
     result = run(heat_spec(), fail=True)
     assert 'create user heat in domain Default' in result['msg'] and '409' in result['msg']
     assert result['changed'] is True
-    assert result['changes'][:4] == EXPECTED_CREATES[:4]
+    assert result['changes'] == EXPECTED_CREATES[:3]     # the domain and the roles, before the user
 
 
 def test_missing_keystoneauth(run, keystone, monkeypatch):
@@ -1228,12 +1221,11 @@ def test_passwords_are_no_log_options():
 
 # --------------------------------------------------------------------------- referenced, not listed
 
-def test_existing_project_referenced_but_not_listed_is_used_and_not_shaped(run, keystone):
+def test_the_project_is_referenced_never_shaped(run, keystone):
     """The heat role's call: the service project is Keystone's installation's, only referenced."""
-    service = keystone.add('projects', {'name': 'service', 'domain_id': 'default', 'description': 'Service Project',
-                                        'enabled': True, 'parent_id': 'default', 'is_domain': False})
+    service = keystone.service_project
     before = copy.deepcopy(service)
-    result = run(heat_spec(projects=[]))
+    result = run(heat_spec())
     heat = keystone.find('users', name='heat', domain_id='default')
     assert heat['default_project_id'] == service['id']
     assert (heat['id'], keystone.admin_role['id'], 'project', service['id']) in keystone.grants
@@ -1242,14 +1234,15 @@ def test_existing_project_referenced_but_not_listed_is_used_and_not_shaped(run, 
     assert [p for _m, p in run.writes if p.startswith('/v3/projects')] == [
         '/v3/projects/%s/users/%s/roles/%s' % (service['id'], heat['id'], keystone.admin_role['id'])]
     assert 'created project service in domain Default' not in result['changes']
-    assert result['ids']['projects'] == {}
+    assert 'projects' not in result['ids']
 
 
-def test_missing_unlisted_project_fails_naming_it_before_any_write(run, keystone):
-    result = run(heat_spec(projects=[]), fail=True)
+def test_missing_project_fails_naming_it_before_any_write(run, keystone):
+    del keystone.data['projects'][keystone.service_project['id']]
+    result = run(heat_spec(), fail=True)
     assert result['msg'].startswith(
         "project 'service' in domain Default (needed by default project of user heat, role_assignments[0]) "
-        "does not exist in Keystone and is not listed in `projects`")
+        "does not exist in Keystone: it is referenced, not created")
     assert keystone.writes == []
     assert keystone.count('projects', name='service') == 0
 
@@ -1270,7 +1263,7 @@ def test_the_identity_region_is_checked_before_any_write(run, keystone):
 @pytest.mark.parametrize('spec, auth, cause', [
     ({}, {'password': 'wrong'}, 'credentials'),
     ({'region': 'RegionNine'}, {}, 'region'),
-    ({'projects': [], 'users': [dict(heat_spec()['users'][0], default_project='servcie'), heat_spec()['users'][1]]},
+    ({'users': [dict(heat_spec()['users'][0], default_project='servcie'), heat_spec()['users'][1]]},
      {}, 'project'),
     ({'role_assignments': [{'user': 'nobody', 'user_domain': 'Default', 'role': 'admin', 'project': 'service',
                             'project_domain': 'Default'}]}, {}, 'specification'),
