@@ -23,7 +23,8 @@ description:
     not reached yet), the Keystone check O(keystone.check).
   - O(tls_urls) - the https URLs Heat is given, whose certificates must verify with the CA.
   - A part that fails does not stop the others; each reports RV(database.msg), RV(keystone.msg)...
-    and RV(database.cause)... for the role to name its inputs. The module itself fails only on
+    and RV(database.cause)... With O(explain) the module then fails with every problem found at
+    once, each with what to check, naming the heat role's inputs; without it, it fails only on
     malformed parameters.
 options:
   controller:
@@ -47,6 +48,12 @@ options:
     description: Named URLs; those in https are fetched once and their certificates verified.
     type: list
     elements: dict
+  explain:
+    description:
+      - Fail when a part failed, with every problem found and what to check, in the heat role's
+        terms. The values say how the role was given its inputs - C(host), C(db_delegate_to),
+        C(admin_source), C(auth_url_source), C(ca_source), C(messaging_ca_source).
+    type: dict
   ca_data:
     description:
       - PEM CA bundle, for a controller where the role has not installed it yet; used for Keystone,
@@ -131,7 +138,7 @@ import ssl
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils import heat_amqp, heat_controller, heat_database, keystone_preinstall
+from ansible.module_utils import heat_amqp, heat_controller, heat_database, heat_hints, keystone_preinstall
 from ansible.module_utils.heat_checks import CheckFailed, check_tls_urls, tls_url_options, write_ca_file
 from ansible.module_utils.keystone_api import KeystoneError
 from ansible.module_utils.keystone_reconcile import register
@@ -179,6 +186,7 @@ def argument_spec():
         )),
         tls_urls=tls_url_options(),
         ca_data=dict(type='str'),
+        explain=dict(type='dict'),
     )
     return spec
 
@@ -277,6 +285,10 @@ def main():
     for warning in keystone.pop('warnings', []):
         module.warn(warning)
     diff = keystone.pop('diff', None)
+    if params['explain'] is not None:
+        found = heat_hints.problems(result, params['explain'])
+        if found:
+            module.fail_json(msg=' '.join(text for _cause, text in found), cause=found[0][0], **result)
     module.exit_json(changed=False, **(dict(result, diff=diff) if diff and module._diff else result))
 
 

@@ -121,7 +121,7 @@ def test_openrc_with_trailing_comments_passes_the_checks(untouched):
                        extra={'heat_keystone_admin_openrc': path, 'heat_keystone_admin_password': 'unused'})
     finally:
         in_controller('rm -f %s' % path)
-    assert 'Check Keystone accepted the admin credentials' in run.out, run
+    assert 'TASK [heat : Plan the run (this controller, the database, the brokers, Keystone)]' in run.out, run
     assert 'refused the credentials' not in run.out, run
     assert 'TASK [heat : Install the Orchestration packages' in run.out, run
     assert not secrets_in(run.out), run

@@ -113,3 +113,33 @@ def test_malformed_parts_fail_before_reading(plan):
     result = plan(fail=True, messaging={'hosts': [''], 'user': 'heat', 'password': 'x'}, keystone={})
     assert result['cause'] == 'parameters'
     assert 'messaging.hosts' in result['msg']
+
+
+EXPLAIN = {'host': 'c1', 'db_delegate_to': 'c1', 'admin_source': 'heat_keystone_admin_password',
+           'auth_url_source': 'heat_keystone_internal_url', 'ca_source': 'heat_ca_bundle_content',
+           'messaging_ca_source': 'the system trust store'}
+
+
+def test_explained_every_problem_at_once_naming_the_inputs(plan, keystone, sleeps, monkeypatch):
+    monkeypatch.setattr(heat_database, 'check', lambda opts: {'ok': False, 'cause': 'database',
+                                                              'msg': 'The database server db:3306 did not answer'})
+    refused = {'host': 'mq', 'ok': False, 'cause': 'credentials', 'msg': 'the broker mq:5672 refused the login'}
+    monkeypatch.setattr(heat_amqp, 'check_messaging', lambda opts, ca_file=None: ([refused], []))
+    result = plan(fail=True, database={'host': 'db'}, explain=EXPLAIN,
+                  messaging={'hosts': ['mq'], 'user': 'heat', 'password': RABBIT_PASSWORD},
+                  auth=admin_auth(password='wrong'), keystone={'registration': registration()})
+    assert result['cause'] == 'database'
+    database, keystone_text, brokers = result['msg'].split('. ', 2)
+    assert database == ('From c1: The database server db:3306 did not answer; check heat_db_host, heat_db_port, '
+                        'that MariaDB/MySQL listens there, the firewall, and heat_db_wait_timeout')
+    assert 'refused the credentials of user admin' in keystone_text
+    assert keystone_text.endswith('; check heat_keystone_admin_password')
+    assert brokers == ('From c1: the broker mq:5672 refused the login; '
+                       'check heat_messaging_user and heat_messaging_password.')
+    assert result['messaging'] == [refused]               # the parts are still returned
+    assert RABBIT_PASSWORD not in json.dumps(result) and ADMIN_PASSWORD not in json.dumps(result)
+
+
+def test_explained_nothing_when_all_is_well(plan, monkeypatch):
+    monkeypatch.setattr(heat_database, 'check', lambda opts: {'ok': True})
+    assert 'msg' not in plan(database={'host': 'db'}, explain=EXPLAIN)
