@@ -28,7 +28,9 @@ description:
     malformed parameters.
 options:
   controller:
-    description: What to read of this controller (see the heat_probe module's options).
+    description:
+      - What to read of this controller (module_utils/heat_controller.py's options) - C(packages),
+        C(version_package), C(services), C(files), C(http), C(modules), C(encryption_key), C(config).
     type: dict
   database:
     description: The database server and, with C(wanted), the database and accounts to compare.
@@ -109,7 +111,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 controller:
-  description: This controller as heat_probe returns it; C(msg) instead when it could not be read.
+  description: The packages missing, Heat's version, the services, files, ec2token code, CPUs, APIs' answers and encryption key.
   returned: when O(controller) is given
   type: dict
 database:
@@ -125,7 +127,7 @@ keystone:
   description:
     - C(mode) V(registration) - C(changes) and C(ids) as keystone_registration returns them in check mode.
     - C(mode) V(check) - what the Keystone check found (regions, identity endpoint, projects).
-    - C(msg) and C(cause) on failure (causes as keystone_registration's and heat_preflight's).
+    - C(msg) and C(cause) on failure (causes as keystone_registration's).
   returned: when O(keystone) is given
   type: dict
 tls_urls:

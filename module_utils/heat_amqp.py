@@ -125,7 +125,7 @@ def method_frame(method, args=b'', channel=0):
     return struct.pack('>BHI', FRAME_METHOD, channel, len(payload)) + payload + bytes([FRAME_END])
 
 
-def start_ok(user, password, product='heat_preflight'):
+def start_ok(user, password, product='heat_plan'):
     properties = {'product': product,
                   # Ask RabbitMQ to say why a login fails instead of just closing the socket.
                   'capabilities': {'authentication_failure_close': True}}
@@ -278,7 +278,7 @@ def check_messaging(opts, connect=socket.create_connection, ca_file=None):
 
 
 def options():
-    """The options of this check (heat_preflight's and heat_plan's `messaging`)."""
+    """The options of this check (heat_plan's `messaging`)."""
     return dict(
         hosts=dict(type='list', elements='str', required=True),
         port=dict(type='int', default=5672),

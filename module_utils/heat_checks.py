@@ -53,7 +53,7 @@ def check_tls_urls(entries, ca_file, validate=True):
 
 
 def tls_url_options():
-    """The https URLs to check (heat_preflight's and heat_plan's `tls_urls`)."""
+    """The https URLs to check (heat_plan's `tls_urls`)."""
     return dict(type='list', elements='dict', options=dict(
         name=dict(type='str', required=True),
         url=dict(type='str', required=True),

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-# Shared by heat_probe (is the deployed encryption key the wanted one?) and
+# Shared by heat_plan (is the deployed encryption key the wanted one?) and
 # heat_encryption_key (re-encrypt with the new one): heat.conf read once, the
 # way Heat reads it, and the key compared without returning it.
 from __future__ import annotations

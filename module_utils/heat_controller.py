@@ -3,8 +3,8 @@
 # one pass: the packages missing, Heat's version, each service's state and
 # whether it runs an older configuration, the files the role manages, the
 # ec2token code, the CPUs, whether the APIs answer, whether the deployed
-# heat.conf holds the wanted encryption key. Used by heat_probe and by the
-# plan (heat_plan). Standard library only (oslo.config for the key, where
+# heat.conf holds the wanted encryption key. Read by the plan
+# (heat_plan's controller part). Standard library only (oslo.config for the key, where
 # Heat is installed).
 from __future__ import annotations
 
@@ -170,7 +170,7 @@ def probe(module, params):
 
 
 def argument_spec():
-    """The probe's options (heat_probe's, and heat_plan's `controller`)."""
+    """The options of heat_plan's `controller` part."""
     return dict(
         packages=dict(type='list', elements='str', default=[]),
         version_package=dict(type='str'),

@@ -111,7 +111,7 @@ def check_database_in_place(opts):
 
 
 def options():
-    """The options of this check (heat_preflight's and heat_plan's `database`)."""
+    """The options of this check (heat_plan's `database`)."""
     return dict(
         host=dict(type='str', required=True),
         port=dict(type='int', default=3306),

@@ -17,6 +17,7 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode
 
 from ansible.module_utils.heat_checks import CheckFailed
+from ansible.module_utils.keystone_spec import KeystoneState, References, identity_region_errors, region_errors
 from ansible.module_utils.urls import open_url
 
 
@@ -94,60 +95,58 @@ class Keystone(object):
         return answer[key]
 
 
+def catalog_lists(token):
+    """The token's catalog as the lists Keystone's API gives: (services, endpoints)."""
+    services, endpoints = [], []
+    for index, service in enumerate(token.get('catalog', [])):
+        service_id = service.get('id') or 'catalog-%d' % index
+        services.append(dict(id=service_id, type=service.get('type'), name=service.get('name')))
+        for ep in service.get('endpoints', []):
+            endpoints.append(dict(service_id=service_id, interface=ep.get('interface'), url=ep.get('url'),
+                                  region_id=ep.get('region_id') or ep.get('region')))
+    return services, endpoints
+
+
 def check_keystone(module, creds, opts):
+    """The admin's credentials, the regions, the identity endpoint and the projects, decided as the
+    registration decides them (keystone_spec); CheckFailed with every problem found."""
     ks = Keystone(module, creds, opts['timeout'])
     token = ks.authenticate()
     region, ks_region = opts['region'], opts['keystone_region'] or opts['region']
-    regions = sorted(r['id'] for r in ks.get('/regions', 'regions'))
-
-    def need_region(name, option):
-        if name not in regions:
-            same = [r for r in regions if r.lower() == name.lower()]
-            raise CheckFailed(option, "region '%s' (keystone.check.%s) does not exist in Keystone; existing regions: %s%s"
-                              % (name, option, ', '.join(regions) or 'none',
-                                 '. Region IDs are case-sensitive: did you mean %s?' % same[0] if same else ''))
-    need_region(region, 'region')
-    need_region(ks_region, 'keystone_region')
-
-    catalog = {}
-    identity = {}
-    for service in token.get('catalog', []):
-        for ep in service.get('endpoints', []):
-            where = ep.get('region_id') or ep.get('region')
-            catalog.setdefault(where, set()).add(service['type'])
-            if service['type'] == 'identity':
-                identity.setdefault(where, {})[ep['interface']] = ep['url']
-    url = identity.get(ks_region, {}).get(opts['interface'])
-    if not url:
-        have = '; '.join('%s (%s)' % (r, ', '.join(sorted(i))) for r, i in sorted(identity.items())) or 'none'
-        raise CheckFailed('keystone_region', "Keystone's catalog has no %s identity endpoint in region %s "
-                          "(keystone.check.keystone_region), where Heat's keystonemiddleware looks Keystone up: every Heat "
-                          "API call would answer 500 EndpointNotFound. Identity endpoints exist in: %s"
-                          % (opts['interface'], ks_region, have))
-
+    state = KeystoneState()
+    state.regions = sorted(r['id'] for r in ks.get('/regions', 'regions'))
+    state.services, state.endpoints = catalog_lists(token)
     domains = ks.get('/domains', 'domains')
+    state.domains_by_name = dict((d['name'], d) for d in domains)
+    state.domains_by_id = dict((d['id'], d) for d in domains)
+    refs = References(state)
     projects = []
     for index, wanted in enumerate(opts['projects']):
-        ref = wanted['domain']
-        domain = next((d for d in domains if ref in (d['id'], d['name'])), None) \
-            or next((d for d in domains if d['name'].lower() == ref.lower()), None)
-        if not domain:
-            raise CheckFailed('domain', "domain '%s' of project %s (keystone.check.projects[%d]) does not exist in "
-                              "Keystone; existing domains: %s"
-                              % (ref, wanted['name'], index, ', '.join(sorted(d['name'] for d in domains))))
-        # By name: listing a domain's projects would not scale (one per tenant).
-        found = ks.get('/projects?' + urlencode(dict(domain_id=domain['id'], name=wanted['name'])), 'projects')
-        if not found:
-            raise CheckFailed('project', "project '%s' (keystone.check.projects[%d]) does not exist in domain %s; "
-                              "it is checked, not created: create it (e.g. openstack project create --domain %s %s) "
-                              "or correct the name" % (wanted['name'], index, domain['name'], domain['name'],
-                                                       wanted['name']))
-        projects.append(dict(name=found[0]['name'], domain=domain['name'], id=found[0]['id']))
+        domain_id = state.domain_id(wanted['domain'])
+        if domain_id:
+            # By name: listing a domain's projects would not scale (one per tenant).
+            found = ks.get('/projects?' + urlencode(dict(domain_id=domain_id, name=wanted['name'])), 'projects')
+            state.projects[(wanted['name'], domain_id)] = found[0] if found else None
+            if found:
+                projects.append(dict(name=found[0]['name'], domain=state.domains_by_id[domain_id]['name'],
+                                     id=found[0]['id']))
+        refs.project(wanted['name'], wanted['domain'], 'keystone.check.projects[%d]' % index)
+    errors = region_errors(state, [region])
+    errors += identity_region_errors(state, ks_region, opts['interface'], 'keystone.check.keystone_region', [region])
+    errors += refs.errors()
+    if errors:
+        raise CheckFailed(errors[0][0], '; '.join(text for _cause, text in errors))
+    kinds = dict((s['id'], s['type']) for s in state.services)
+    catalog = {}
+    for ep in state.endpoints:
+        catalog.setdefault(ep['region_id'], set()).add(kinds[ep['service_id']])
+    url = next(ep['url'] for ep in state.endpoints if kinds[ep['service_id']] == 'identity'
+               and ep['region_id'] == ks_region and ep['interface'] == opts['interface'])
     return dict(
         auth_url=ks.url,
         user=dict(name=token['user']['name'], domain=token['user']['domain']['name']),
         project=dict(name=token['project']['name'], domain=token['project']['domain']['name']),
-        regions=regions,
+        regions=state.regions,
         catalog=dict((r, sorted(types)) for r, types in sorted(catalog.items(), key=lambda x: str(x[0]))),
         identity_endpoint=url,
         projects=projects,
@@ -155,7 +154,7 @@ def check_keystone(module, creds, opts):
 
 
 def options():
-    """The options of this check (heat_preflight's and heat_plan's `keystone.check`)."""
+    """The options of this check (heat_plan's `keystone.check`)."""
     return dict(
         region=dict(type='str', required=True),
         keystone_region=dict(type='str'),

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils import keystone_spec
 from ansible.module_utils.keystone_api import KeystoneAPI, KeystoneError
+from ansible.module_utils.keystone_spec import KeystoneState
 
 PASSWORD_SHOWN = {'before': '(current, not shown)', 'after': '(changed, not shown)'}
 # Each read is one GET, nearly all of it waiting for Keystone: a no-op makes
@@ -36,27 +37,6 @@ def _shown(item, fields):
 
 def _enabled(item):
     return True if item.get('enabled') is None else item['enabled']
-
-
-class KeystoneState(object):
-    """What Keystone holds of the objects the specification names."""
-
-    def __init__(self):
-        self.domains_by_name, self.domains_by_id = {}, {}
-        self.projects, self.users = {}, {}      # (name, domain_id) -> dict or None
-        self.assignments = {}                   # user_id -> {(role_id, target, target_id)}
-        self.regions = None                     # None: not read
-        self.roles, self.services, self.endpoints = {}, [], []
-
-    def domain_id(self, ref):
-        domain = self.domains_by_name.get(ref) or self.domains_by_id.get(ref)
-        return domain['id'] if domain else None
-
-    def project(self, name, domain):
-        return self.projects.get((name, self.domain_id(domain)))
-
-    def user(self, name, domain):
-        return self.users.get((name, self.domain_id(domain)))
 
 
 def read_state(api, spec, params, call):

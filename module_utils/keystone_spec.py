@@ -12,6 +12,27 @@ IDENTITY_KEYS = (
 )
 
 
+class KeystoneState(object):
+    """What Keystone holds of the objects the specification names."""
+
+    def __init__(self):
+        self.domains_by_name, self.domains_by_id = {}, {}
+        self.projects, self.users = {}, {}      # (name, domain_id) -> dict or None
+        self.assignments = {}                   # user_id -> {(role_id, target, target_id)}
+        self.regions = None                     # None: not read
+        self.roles, self.services, self.endpoints = {}, [], []
+
+    def domain_id(self, ref):
+        domain = self.domains_by_name.get(ref) or self.domains_by_id.get(ref)
+        return domain['id'] if domain else None
+
+    def project(self, name, domain):
+        return self.projects.get((name, self.domain_id(domain)))
+
+    def user(self, name, domain):
+        return self.users.get((name, self.domain_id(domain)))
+
+
 def _roles(given, errors):
     """Roles as {name, description}: a name, or a dictionary with a name."""
     roles = []
@@ -107,16 +128,18 @@ def resolve_service(spec, state, ref):
     return None
 
 
-class _References(object):
-    """The domains and projects the spec needs, and which of them Keystone lacks.
+class References(object):
+    """The domains and projects a spec needs, and which of them Keystone lacks.
 
     Projects are referenced (default projects, role assignment targets), never
     created: the service project is the cloud's, made when Keystone was.
+    `domains`: the names the spec would create (None: it creates none).
     """
 
-    def __init__(self, spec, state):
+    def __init__(self, state, domains=None):
         self.state = state
-        self.spec_domains = set(d['name'] for d in spec['domains'])
+        self.spec_domains = set(domains or ())
+        self.creates_domains = domains is not None
         self.missing_domains = {}
         self.missing_projects = {}
 
@@ -137,21 +160,23 @@ class _References(object):
     def errors(self):
         errors = []
         for name, users in sorted(self.missing_domains.items()):
-            errors.append(('domain', "domain '%s' (needed by %s) does not exist in Keystone and is not listed in "
-                           "`domains`; existing domains: %s. Add it to `domains` or correct the name"
-                           % (name, ', '.join(users), ', '.join(sorted(self.state.domains_by_name)) or 'none')))
+            errors.append(('domain', "domain '%s' (needed by %s) does not exist in Keystone%s; existing domains: %s. "
+                           "%s or correct the name"
+                           % (name, ', '.join(users), " and is not listed in `domains`" if self.creates_domains else '',
+                              ', '.join(sorted(self.state.domains_by_name)) or 'none',
+                              'Add it to `domains`' if self.creates_domains else 'Create it')))
         for (name, domain), users in sorted(self.missing_projects.items()):
             errors.append(('project', "project '%s' in domain %s (needed by %s) does not exist in Keystone: it is "
                            "referenced, not created; create it or correct the name" % (name, domain, ', '.join(users))))
         return errors
 
 
-def _region_errors(spec, state, region):
+def region_errors(state, wanted):
+    """The regions of `wanted` Keystone lacks (state.regions None: not read, not checked)."""
     if state.regions is None:
         return []
     errors = []
-    wanted = ([region] if region else []) + [e['region'] for e in spec['endpoints'] if e['region']]
-    for name in sorted(set(wanted)):
+    for name in sorted(set(r for r in wanted if r)):
         if name not in state.regions:
             alike = [r for r in state.regions if r.lower() == name.lower()]
             errors.append(('region', "region '%s' does not exist in Keystone; existing regions: %s%s"
@@ -164,7 +189,7 @@ def _region_errors(spec, state, region):
 def validate(spec, state, params):
     """([(cause, message)], endpoint services): every reference the spec makes, checked before any write."""
     errors = []
-    refs = _References(spec, state)
+    refs = References(state, [d['name'] for d in spec['domains']])
     for u in spec['users']:
         refs.domain(u['domain'], 'user %s' % u['name'])
         if u.get('default_project'):
@@ -187,7 +212,7 @@ def validate(spec, state, params):
         else:
             refs.domain(a['domain'], label)
     errors += refs.errors()
-    errors += _region_errors(spec, state, params['region'])
+    errors += region_errors(state, [params['region']] + [e['region'] for e in spec['endpoints']])
     endpoint_services = []
     for index, e in enumerate(spec['endpoints']):
         found = resolve_service(spec, state, e['service'])
@@ -198,17 +223,21 @@ def validate(spec, state, params):
         elif isinstance(found, str):
             errors.append(('specification', '%s (endpoints[%d])' % (found, index)))
         endpoint_services.append(found)
-    errors += identity_region_errors(state, params['identity_region'], params['identity_interface'])
+    errors += identity_region_errors(state, params['identity_region'], params['identity_interface'],
+                                     checked=[params['region']] + [e['region'] for e in spec['endpoints']])
     return errors, endpoint_services
 
 
-def identity_region_errors(state, region, interface):
-    """identity_region: an identity endpoint of identity_interface there (keystonemiddleware's lookup)."""
+def identity_region_errors(state, region, interface, option='identity_region', checked=()):
+    """The region keystonemiddleware looks Keystone up in: an identity endpoint of `interface` there.
+    A missing region among `checked` (region_errors has named it) is not named twice."""
     if not region:
         return []
     if region not in (state.regions or []):
-        return [('identity_region', "region '%s' (identity_region) does not exist in Keystone; existing regions: %s"
-                 % (region, ', '.join(sorted(state.regions or [])) or 'none'))]
+        if region in checked:
+            return []
+        return [('identity_region', "region '%s' (%s) does not exist in Keystone; existing regions: %s"
+                 % (region, option, ', '.join(sorted(state.regions or [])) or 'none'))]
     identity = set(s['id'] for s in state.services if s.get('type') == 'identity')
     found = dict()
     for e in state.endpoints:
@@ -217,9 +246,9 @@ def identity_region_errors(state, region, interface):
     if interface in found.get(region, ()):
         return []
     have = '; '.join('%s (%s)' % (r, ', '.join(sorted(i))) for r, i in sorted(found.items(), key=str)) or 'none'
-    return [('identity_region', "Keystone's catalog has no %s identity endpoint in region %s (identity_region), "
+    return [('identity_region', "Keystone's catalog has no %s identity endpoint in region %s (%s), "
              "where Heat's keystonemiddleware looks Keystone up: every Heat API call would answer 500 "
-             "EndpointNotFound. Identity endpoints exist in: %s" % (interface, region, have))]
+             "EndpointNotFound. Identity endpoints exist in: %s" % (interface, region, option, have))]
 
 
 def registration_options():

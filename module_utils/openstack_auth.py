@@ -1,9 +1,9 @@
 # -*- coding: utf-8 -*-
 # Shared by the bundled OpenStack modules (keystone_registration, heat_stack,
-# heat_preflight): one way to get admin or user credentials, one keystoneauth1
+# heat_plan, openstack_get): one way to get admin or user credentials, one keystoneauth1
 # session, and one bounded retry policy for services that are briefly
 # unavailable. Only build_session and is_transient need keystoneauth1, imported
-# when called: heat_preflight uses the rest on a host that does not have it.
+# when called: heat_plan uses the rest on a host that does not have it.
 from __future__ import annotations
 
 import os

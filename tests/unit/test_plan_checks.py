@@ -416,18 +416,17 @@ def test_validate_certs_false_ignores_the_ca(run, keystone):
 def test_nonexistent_region_names_the_existing_ones(run, keystone):
     result = run({'region': 'RegionNine'}, fail=True)
     assert result['cause'] == 'region'
-    assert result['msg'] == ("region 'RegionNine' (keystone.check.region) does not exist in Keystone; existing regions: "
-                             "RegionOne, RegionTwo")
+    assert result['msg'] == "region 'RegionNine' does not exist in Keystone; existing regions: RegionOne, RegionTwo"
 
 
 def test_region_differing_in_case(run, keystone):
     result = run({'region': 'regionOne'}, fail=True)
-    assert result['msg'].endswith('Region IDs are case-sensitive: did you mean RegionOne?')
+    assert result['msg'].endswith("(region IDs are case-sensitive: use 'RegionOne' or create 'regionOne')")
 
 
 def test_region_without_identity_endpoint(run, keystone):
     result = run({'region': 'RegionTwo'}, fail=True)
-    assert result['cause'] == 'keystone_region'
+    assert result['cause'] == 'identity_region'
     assert result['msg'].startswith("Keystone's catalog has no internal identity endpoint in region RegionTwo "
                                     "(keystone.check.keystone_region)")
     assert result['msg'].endswith('Identity endpoints exist in: RegionOne (admin, internal, public)')
@@ -448,16 +447,16 @@ def test_interface_is_checked(run, keystone):
 def test_missing_project_is_named_and_not_created(run, keystone):
     result = run({'projects': [{'name': 'servcie'}]}, fail=True)
     assert result['cause'] == 'project'
-    assert result['msg'].startswith("project 'servcie' (keystone.check.projects[0]) does not exist in domain Default; "
-                                    "it is checked, not created")
+    assert result['msg'].startswith("project 'servcie' in domain Default (needed by keystone.check.projects[0]) does "
+                                    "not exist in Keystone: it is referenced, not created")
     assert [r['method'] for r in keystone.requests if r['method'] != 'GET'] == ['POST']
 
 
 def test_missing_domain_is_named(run, keystone):
     result = run({'projects': [{'name': 'service', 'domain': 'Defualt'}]}, fail=True)
     assert result['cause'] == 'domain'
-    assert result['msg'] == ("domain 'Defualt' of project service (keystone.check.projects[0]) does not exist in Keystone; "
-                             "existing domains: Default, heat")
+    assert result['msg'] == ("domain 'Defualt' (needed by keystone.check.projects[0]) does not exist in Keystone; "
+                             "existing domains: Default, heat. Create it or correct the name")
 
 
 def test_domain_by_id_or_other_case(run, keystone):
