@@ -15,6 +15,7 @@ try:
 except ImportError:  # pragma: no cover - build_session explains it
     ks_exc = ks_session = ks_v3 = None
 
+FORBIDDEN_RETRIES = 3
 SINGULAR = {
     'domains': 'domain', 'projects': 'project', 'users': 'user', 'roles': 'role',
     'services': 'service', 'endpoints': 'endpoint', 'regions': 'region',
@@ -39,6 +40,19 @@ def identity_url(auth_url):
 def _is_unsent(exc):
     """Retry a write only when it certainly never reached Keystone."""
     return isinstance(exc, (ks_exc.ConnectFailure, ks_exc.ConnectTimeout))
+
+
+def _forbidden_retried(func):
+    """func, made again when Keystone refuses it (403) as if another request's token had sent it
+    (keystone_reconcile.CONFIRM_ROUNDS says why)."""
+    def read():
+        for attempt in range(FORBIDDEN_RETRIES + 1):
+            try:
+                return func()
+            except ks_exc.Forbidden:
+                if attempt == FORBIDDEN_RETRIES:
+                    raise
+    return read
 
 
 def _drop_none(fields):
@@ -84,8 +98,11 @@ class KeystoneAPI(object):
     # ------------------------------------------------------------ requests
 
     def call(self, what, func, write=False, changed=False):
-        """func() with retries (a write only when unsent); KeystoneError explains a refusal."""
+        """func() with retries (a write only when unsent, a read also when refused: see
+        FORBIDDEN_RETRIES); KeystoneError explains a refusal."""
         creds = self.creds
+        if not write:
+            func = _forbidden_retried(func)
         hint = 'check that Keystone is running and that auth_url is right'
         try:
             return with_retries(self.module, func, self.where, transient=_is_unsent if write else None,

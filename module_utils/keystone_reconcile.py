@@ -15,6 +15,20 @@ PASSWORD_SHOWN = {'before': '(current, not shown)', 'after': '(changed, not show
 # Each read is one GET, nearly all of it waiting for Keystone: a no-op makes
 # about ten, each started as soon as what it needs is known.
 READERS = 16
+# Keystone may answer a read as if another request's token had sent it: its
+# AuthContextMiddleware keeps the token it validated in an attribute of its
+# one instance per uwsgi process (self.token, keystone/server/flask/
+# request_processing/middleware/auth_context.py, Keystone 16.0.0 to 27.0.0
+# at least), which the process's threads share (Debian: threads = 32).
+# Beside a request with a domain-scoped token (heat-engine's
+# heat_domain_admin), a list of projects, users, domains or role assignments
+# comes back narrowed to that domain (never with a foreign object), or the
+# read is refused (403, made again by keystone_api). So whatever a read finds
+# is there, but an absence is believed only when CONFIRM_BURST reads made at
+# once agree, CONFIRM_ROUNDS times (measured in the lab: a read made again
+# alone is answered wrong about one time in six under that load).
+CONFIRM_ROUNDS = 3
+CONFIRM_BURST = 4
 
 
 def _same(current, wanted):
@@ -37,6 +51,33 @@ def _shown(item, fields):
 
 def _enabled(item):
     return True if item.get('enabled') is None else item['enabled']
+
+
+def confirmed(call, read, found, absent):
+    """`found`, unless absent(found): then the first of CONFIRM_BURST reads (what, func) made at once
+    that finds it, CONFIRM_ROUNDS times at most; an absence they all agree on stands."""
+    for _ in range(CONFIRM_ROUNDS):
+        if not absent(found):
+            break
+        with ThreadPoolExecutor(max_workers=CONFIRM_BURST) as burst:
+            futures = [burst.submit(read[1]) for _ in range(CONFIRM_BURST)]
+        answers = []
+        for future in futures:
+            try:
+                answers.append(future.result())
+            except Exception:  # noqa: BLE001 - made again here, where failures are explained
+                answers.append(call(*read))
+        found = next((a for a in answers if not absent(a)), answers[-1])
+    return found
+
+
+def _referenced_domains(spec):
+    """The domains the spec creates or refers to."""
+    refs = [d['name'] for d in spec['domains']] + [u['domain'] for u in spec['users']]
+    refs += [u['default_project_domain'] for u in spec['users'] if u.get('default_project')]
+    for a in spec['role_assignments']:
+        refs += [a['user_domain'], a['project_domain'] if a.get('project') else a['domain']]
+    return set(refs)
 
 
 def read_state(api, spec, params, call):
@@ -67,7 +108,9 @@ def read_state(api, spec, params, call):
         if spec['endpoints'] or identity_region:
             reads['endpoints'] = ('list endpoints', lambda: api.list('endpoints'))
         lists = start(reads)
-        domains = results({'domains': lists.pop('domains')})['domains']
+        referenced = _referenced_domains(spec)
+        domains = confirmed(call, reads['domains'], results({'domains': lists.pop('domains')})['domains'],
+                            lambda found: bool(referenced - set(d['name'] for d in found) - set(d['id'] for d in found)))
         state.domains_by_name = dict((d['name'], d) for d in domains)
         state.domains_by_id = dict((d['id'], d) for d in domains)
         keystone_spec.canonical_domain_refs(spec, state)
@@ -83,10 +126,15 @@ def read_state(api, spec, params, call):
                         'look up %s %s in domain %s' % (kind[:-1], name, domain),
                         lambda kind=kind, name=name, domain_id=domain_id: api.list(kind, name=name,
                                                                                   domain_id=domain_id)))
-        for (kind, name, domain_id), found in results(start(reads)).items():
-            getattr(state, kind)[(name, domain_id)] = next((x for x in found if x['name'] == name), None)
+        for key, found in results(start(reads)).items():
+            kind, name, domain_id = key
+
+            def match(found, name=name, domain_id=domain_id):
+                return next((x for x in found if x['name'] == name and x.get('domain_id') == domain_id), None)
+            found = confirmed(call, reads[key], found, lambda found, match=match: match(found) is None)
+            getattr(state, kind)[(name, domain_id)] = match(found)
         # Direct role assignments, once per existing user the spec assigns roles to.
-        reads = {}
+        reads = state.assignment_reads = {}
         for a in spec['role_assignments']:
             user = state.user(a['user'], a['user_domain'])
             if user:
@@ -209,11 +257,7 @@ class Reconciler(object):
                 {'name': d['name'], 'description': d.get('description'), 'enabled': _enabled(d)})
         for d in self.spec['domains']:
             self.ids['domains'][d['name']] = self.domain_id(d['name'])
-        refs = [u['domain'] for u in self.spec['users']]
-        refs += [u['default_project_domain'] for u in self.spec['users'] if u.get('default_project')]
-        for a in self.spec['role_assignments']:
-            refs += [a['user_domain'], a['project_domain'] if a.get('project') else a['domain']]
-        for ref in refs:
+        for ref in _referenced_domains(self.spec) - set(d['name'] for d in self.spec['domains']):
             self.ids['domains'].setdefault(self.domain_name(ref), self.domain_id(ref))
 
     def apply_roles(self):
@@ -286,7 +330,12 @@ class Reconciler(object):
                 target, target_id = 'domain', self.domain_id(a['domain'])
                 where = 'domain %s' % a['domain']
             held = self.state.assignments.setdefault(user_id, set())
-            if None not in (user_id, role_id, target_id) and (role_id, target, target_id) in held:
+            wanted = (role_id, target, target_id)
+            if None not in wanted and wanted not in held and user_id in self.state.assignment_reads:
+                # An assignment not seen: confirmed absent before it is granted (see CONFIRM_ROUNDS).
+                held |= confirmed(self.call, self.state.assignment_reads.pop(user_id), set(),
+                                  lambda found: wanted not in found)
+            if None not in (user_id, role_id, target_id) and wanted in held:
                 continue
             self.write('grant role %s to user %s on %s' % (a['role'], a['user'], where),
                        lambda: self.api.grant(role_id, user_id, target, target_id))

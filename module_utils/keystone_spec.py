@@ -19,6 +19,7 @@ class KeystoneState(object):
         self.domains_by_name, self.domains_by_id = {}, {}
         self.projects, self.users = {}, {}      # (name, domain_id) -> dict or None
         self.assignments = {}                   # user_id -> {(role_id, target, target_id)}
+        self.assignment_reads = {}              # user_id -> (what, func): to confirm an absence
         self.regions = None                     # None: not read
         self.roles, self.services, self.endpoints = {}, [], []
 

@@ -884,13 +884,14 @@ def test_password_check_ignores_admin_os_environment(run, keystone, monkeypatch)
 
 
 def test_reads_carry_the_admins_token_beside_refused_password_checks_and_a_reauth(run, keystone, monkeypatch):
-    """Issue 27: the service project's lookup must be made with the admin's token, whatever the
+    """The service project's lookup must be made with the admin's token, whatever the
     password checks beside it do. Keystone's answer here depends on the token, as the real one's
     does: any other identity gets an empty list (what heat_domain_admin's domain-scoped token gets).
     Forced interleaving: the lookup of the service project waits until both password checks have
     been answered (heat_domain_admin's refused, 401), then the admin's token is refused once (401:
     keystoneauth invalidates the admin's plugin and authenticates again, while the other reads run).
-    Passes on 013e1e1: a guard for the one-client refactor, not a reproduction."""
+    A guard: the module holds no shared auth state (what Keystone itself shares is reproduced by
+    test_a_read_answered_in_another_tokens_domain_scope_is_read_again)."""
     import threading
     run(heat_spec())
     hda = keystone.find('users', name='heat_domain_admin')
@@ -946,6 +947,65 @@ def _empty_list(request, kind):
                                                         'next': None}}).encode('utf-8')
     response.encoding = 'utf-8'
     return response
+
+
+def _as_if_domain_scoped(keystone, response, domain_id):
+    """The answer Keystone 16-27 gives a read that its AuthContextMiddleware handles with another
+    request's domain-scoped token (self.token, shared by a uwsgi process's threads): the list
+    narrowed to that domain (keystone/api/projects.py, users.py, domains.py, role_assignments.py)."""
+    body = json.loads(response.content)
+    kind = next(k for k in ('projects', 'users', 'domains', 'role_assignments') if k in body)
+
+    def in_domain(item):
+        if kind == 'domains':
+            return item['id'] == domain_id
+        if kind == 'role_assignments':
+            scope = item['scope']
+            if 'domain' in scope:
+                return scope['domain']['id'] == domain_id
+            return keystone.data['projects'][scope['project']['id']]['domain_id'] == domain_id
+        return item['domain_id'] == domain_id
+    body[kind] = [item for item in body[kind] if in_domain(item)]
+    response._content = json.dumps(body).encode('utf-8')
+    return response
+
+
+@pytest.mark.parametrize('path, times', [
+    ('/v3/projects', 1), ('/v3/users', 1), ('/v3/domains', 1), ('/v3/role_assignments', 1),
+    ('/v3/projects', 2), ('/v3/domains', 2)])
+def test_a_read_answered_in_another_tokens_domain_scope_is_read_again(run, keystone, monkeypatch, path, times):
+    """Measured in the multinode lab: Keystone (2:27.0.0-3+deb13u6, uwsgi threads = 32) answers
+    an admin's read beside heat_domain_admin's domain-scoped requests as if the domain-scoped token had
+    sent it: GET /v3/projects?domain_id=default&name=service answered 200 with no project. On a converged
+    Keystone, such answers (the first `times` GETs of `path`) must neither fail the run nor change
+    anything: an absence is believed only once reads made again agree."""
+    run(heat_spec())
+    heat_domain = keystone.find('domains', name='heat')['id']
+    left, send = [times], keystone.send
+
+    def send_racing(request):
+        response = send(request)
+        if request.method == 'GET' and urlsplit(request.url).path == path and left[0] > 0:
+            left[0] -= 1
+            response = _as_if_domain_scoped(keystone, response, heat_domain)
+        return response
+    monkeypatch.setattr(keystone, 'send', send_racing)
+    for check in (True, False):            # validate.yml's plan (check mode), then the registration
+        left[0] = times
+        result = run(heat_spec(), check=check)
+        assert left[0] == 0
+        assert result['changed'] is False and result['changes'] == [] and run.writes == []
+
+
+def test_a_read_refused_as_if_another_token_had_sent_it_is_made_again(run, keystone):
+    """Beside heat_domain_admin's requests Keystone also refused the admin's GET /v3/services
+    (403, measured in the multinode lab), its first attempt and the one made again. A refused read is
+    made again FORBIDDEN_RETRIES times; a write never is."""
+    run(heat_spec())
+    keystone.inject[('GET', '/v3/services')] = [403, 403]
+    result = run(heat_spec())
+    assert result['changed'] is False and run.writes == []
+    assert keystone.inject[('GET', '/v3/services')] == []
 
 
 def test_disabled_user_password_is_not_checked(run, keystone, warnings):
