@@ -30,7 +30,7 @@ options:
   controller:
     description:
       - What to read of this controller (module_utils/heat_controller.py's options) - C(packages),
-        C(version_package), C(services), C(files), C(http), C(modules), C(encryption_key), C(config).
+        C(version_package), C(services), C(files), C(http), C(encryption_key), C(config).
     type: dict
   database:
     description: The database server and, with C(wanted), the database and accounts to compare.

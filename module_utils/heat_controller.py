@@ -162,7 +162,6 @@ def probe(module, params):
                       for key, spec in params['services'].items()),
         files=dict((path, file_state(path)) for path in params['files']),
         ec2token=code,
-        modules=dict((name, importable(name)) for name in params['modules']),
         http=dict((item['name'], http_status(item['url'], item.get('ca_path'))) for item in params['http']),
         encryption_key=key,
         cpus=len(os.sched_getaffinity(0)),
@@ -177,7 +176,6 @@ def argument_spec():
         services=dict(type='dict', default={}),
         files=dict(type='list', elements='path', default=[]),
         http=dict(type='list', elements='dict', default=[]),
-        modules=dict(type='list', elements='str', default=[]),
         encryption_key=dict(type='str', no_log=True),
         config=dict(type='path', default='/etc/heat/heat.conf'),
     )
