@@ -160,10 +160,10 @@ class PartModule(object):
     """The module as a part running in a thread sees it: its own params, and
     fail_json raising instead of leaving the process."""
 
-    def __init__(self, module, params, check_mode=True):
+    def __init__(self, module, params):
         self._module = module
         self.params = params
-        self.check_mode = check_mode
+        self.check_mode = True  # a part only reads, whatever the run's mode
         self.warnings = []
 
     def fail_json(self, msg, **kwargs):
@@ -242,9 +242,7 @@ def plan_keystone(module, ca_file):
             result.update(mode='registration', warnings=part.warnings)
             return result
         part = PartModule(module, dict(module.params, auth=auth or None))
-        creds = resolve_auth(part)
-        creds['cacert'] = ca_file or creds.get('cacert')
-        return dict(keystone_preinstall.check_keystone(part, creds, keystone['check']), mode='check')
+        return dict(keystone_preinstall.check_keystone(part, resolve_auth(part), keystone['check']), mode='check')
     except PartFailed as exc:
         return dict(exc.result, mode='registration' if keystone['registration'] else 'check')
     except CheckFailed as exc:

@@ -53,6 +53,15 @@ def _enabled(item):
     return True if item.get('enabled') is None else item['enabled']
 
 
+def _answer(future, read, call):
+    """A read's answer; one that failed in its thread is made again here, with call()'s retries and
+    messages (fail_json must run in the main thread)."""
+    try:
+        return future.result()
+    except Exception:  # noqa: BLE001 - made again here, where failures are explained
+        return call(*read)
+
+
 def confirmed(call, read, found, absent):
     """`found`, unless absent(found): then the first of CONFIRM_BURST reads (what, func) made at once
     that finds it, CONFIRM_ROUNDS times at most; an absence they all agree on stands."""
@@ -61,12 +70,7 @@ def confirmed(call, read, found, absent):
             break
         with ThreadPoolExecutor(max_workers=CONFIRM_BURST) as burst:
             futures = [burst.submit(read[1]) for _ in range(CONFIRM_BURST)]
-        answers = []
-        for future in futures:
-            try:
-                answers.append(future.result())
-            except Exception:  # noqa: BLE001 - made again here, where failures are explained
-                answers.append(call(*read))
+        answers = [_answer(future, read, call) for future in futures]
         found = next((a for a in answers if not absent(a)), answers[-1])
     return found
 
@@ -87,14 +91,7 @@ def read_state(api, spec, params, call):
             return dict((key, (read, executor.submit(read[1]))) for key, read in reads.items())
 
         def results(started):
-            # A read that failed in its thread is made again here, with call()'s retries and messages.
-            out = {}
-            for key, (read, future) in started.items():
-                try:
-                    out[key] = future.result()
-                except Exception:  # noqa: BLE001 - made again below, where failures are explained
-                    out[key] = call(*read)
-            return out
+            return dict((key, _answer(future, read, call)) for key, (read, future) in started.items())
 
         state = KeystoneState()
         identity_region = params['identity_region']

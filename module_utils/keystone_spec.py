@@ -213,7 +213,8 @@ def validate(spec, state, params):
         else:
             refs.domain(a['domain'], label)
     errors += refs.errors()
-    errors += region_errors(state, [params['region']] + [e['region'] for e in spec['endpoints']])
+    regions = [params['region']] + [e['region'] for e in spec['endpoints']]
+    errors += region_errors(state, regions)
     endpoint_services = []
     for index, e in enumerate(spec['endpoints']):
         found = resolve_service(spec, state, e['service'])
@@ -224,8 +225,7 @@ def validate(spec, state, params):
         elif isinstance(found, str):
             errors.append(('specification', '%s (endpoints[%d])' % (found, index)))
         endpoint_services.append(found)
-    errors += identity_region_errors(state, params['identity_region'], params['identity_interface'],
-                                     checked=[params['region']] + [e['region'] for e in spec['endpoints']])
+    errors += identity_region_errors(state, params['identity_region'], params['identity_interface'], checked=regions)
     return errors, endpoint_services
 
 
