@@ -13,7 +13,8 @@ description:
     start-up over SSH; the parts mostly wait for the services they ask).
   - O(controller) - this controller's Heat (the packages missing, Heat's version, the services and
     the files they read, the files the role manages, the ec2token code, whether the APIs answer,
-    whether heat.conf holds the wanted encryption key); see RV(controller).
+    whether heat.conf holds the wanted encryption key, whether heat.conf and the other files the role
+    writes differ from what it would write); see RV(controller).
   - O(database) - whether the database server answers and, with O(database.wanted), whether the
     database and its accounts are in place.
   - O(messaging) - every broker's login, as oslo.messaging logs in.
@@ -30,7 +31,9 @@ options:
   controller:
     description:
       - What to read of this controller (module_utils/heat_controller.py's options) - C(packages),
-        C(version_package), C(services), C(files), C(http), C(encryption_key), C(config).
+        C(version_package), C(services), C(files), C(http), C(encryption_key), C(config),
+        C(config_wanted) (heat.conf as ini_settings would write it), C(managed) (the other files, as
+        copy would write them).
     type: dict
   database:
     description: The database server and, with C(wanted), the database and accounts to compare.
@@ -111,7 +114,11 @@ EXAMPLES = r'''
 
 RETURN = r'''
 controller:
-  description: The packages missing, Heat's version, the services, files, ec2token code, CPUs, APIs' answers and encryption key.
+  description:
+    - The packages missing, Heat's version, the services, files, ec2token code, CPUs, APIs' answers and encryption key.
+    - C(config) - C(state) V(same), V(differs) or V(unknown) of heat.conf against O(controller.config_wanted), with
+      C(changes) (C(section.key action), never a value) and C(reason); C(managed_differ) - the paths of
+      O(controller.managed) that differ.
   returned: when O(controller) is given
   type: dict
 database:
@@ -261,6 +268,9 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
                            required_one_of=[('controller', 'database', 'messaging', 'keystone', 'tls_urls')])
     params = module.params
+    if params['controller']:
+        # Before anything is reported: heat.conf's secrets as wanted.
+        heat_controller.register_secrets(module, params['controller'])
     errors = option_errors(params)
     if errors:
         module.fail_json(msg='; '.join(errors), cause='parameters')

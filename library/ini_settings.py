@@ -184,9 +184,7 @@ changes:
     - {section: DEFAULT, key: use_stderr, action: removed, value: null}
 """
 
-import io
 import os
-import re
 import tempfile
 import traceback
 
@@ -194,24 +192,15 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
 try:
-    from iniparse import ini as iniparse_ini
-    from iniparse.ini import EmptyLine, INIConfig, LineContainer, SectionLine
+    import iniparse  # noqa: F401 - module_utils/ini_file.py uses it
     HAS_INIPARSE = True
     INIPARSE_IMPORT_ERROR = None
 except ImportError:
     HAS_INIPARSE = False
     INIPARSE_IMPORT_ERROR = traceback.format_exc()
 
-DEFAULT_SECTION = 'DEFAULT'
-MASK = '********'
-
-# Keys whose values are always secret (they are, or embed, passwords).
-SECRET_NAME_RE = re.compile(r'password|secret|_key$|^connection$|transport_url', re.IGNORECASE)
-
-# What iniparse reads back as a section name / an option name (see iniparse.ini
-# SectionLine and OptionLine); anything else would not round-trip.
-SECTION_NAME_RE = re.compile(r'^[^\[\]\r\n]+$')
-KEY_NAME_RE = re.compile(r'^[^:=\s\[#;][^:=\r\n]*$')
+from ansible.module_utils import ini_file
+from ansible.module_utils.ini_file import MASK
 
 INSTALL_HINT = (
     ' Install it on the managed host: Debian/Ubuntu package python3-iniparse,'
@@ -219,203 +208,19 @@ INSTALL_HINT = (
 )
 
 
-def _type_name(value):
-    if isinstance(value, dict):
-        return 'dict'
-    if isinstance(value, (list, tuple, set)):
-        return 'list'
-    return type(value).__name__
-
-
-def _is_scalar(value):
-    return isinstance(value, (str, int, float, bool))
-
-
-def _to_ini_text(value):
-    """The text written for a scalar value: booleans as oslo.config writes them."""
-    if isinstance(value, bool):
-        return 'true' if value else 'false'
-    return to_native(value).strip()
-
-
-def _is_secret(section, key, secret_keys):
-    return (SECRET_NAME_RE.search(key) is not None
-            or key in secret_keys
-            or '%s.%s' % (section, key) in secret_keys)
-
-
-def _secret_strings(value):
-    """Every non-empty string a secret value can show up as in a result."""
-    found = set()
-    if isinstance(value, dict):
-        for item in value.values():
-            found.update(_secret_strings(item))
-    elif isinstance(value, (list, tuple, set)):
-        for item in value:
-            found.update(_secret_strings(item))
-    elif isinstance(value, bool) or value is None:
-        pass  # true/false are not secrets worth masking everywhere (as AnsibleModule)
-    else:
-        text = to_native(value)
-        for candidate in (text, text.strip()):
-            if candidate:
-                found.add(candidate)
-    return found
-
-
-def register_secrets(module, settings, secret_keys):
-    """Add every secret value to no_log_values, before anything can be reported."""
-    if not isinstance(settings, dict):
-        return
-    for section, keys in settings.items():
-        if not isinstance(keys, dict):
-            continue
-        for key, value in keys.items():
-            if _is_secret(to_native(section), to_native(key), secret_keys):
-                module.no_log_values.update(_secret_strings(value))
-
-
-def validate_settings(settings):
-    """Return ([(section, key, text or None)], [error, ...]) without touching anything."""
-    wanted = []
-    errors = []
-    for section, keys in settings.items():
-        where = 'settings.%s' % section
-        if not isinstance(section, str) or not SECTION_NAME_RE.match(section) or section != section.strip():
-            errors.append('%s: invalid section name (it must not be empty, have surrounding spaces, '
-                          'line breaks or square brackets)' % where)
-            continue
-        if not isinstance(keys, dict):
-            errors.append('%s: section must be a mapping of key: value, got %s' % (where, _type_name(keys)))
-            continue
-        for key, value in keys.items():
-            where = 'settings.%s.%s' % (section, key)
-            if not isinstance(key, str) or not KEY_NAME_RE.match(key) or key != key.strip():
-                errors.append('%s: invalid key name (it must not be empty, have surrounding spaces, '
-                              'start with #, ; or [, or contain =, : or line breaks)' % where)
-                continue
-            if value is None:
-                wanted.append((section, key, None))
-                continue
-            if not _is_scalar(value):
-                errors.append('%s: value must be a scalar (string, number, boolean) or null, got %s'
-                              % (where, _type_name(value)))
-                continue
-            text = _to_ini_text(value)
-            if '\n' in text or '\r' in text:
-                errors.append('%s: value must be a single line' % where)
-                continue
-            wanted.append((section, key, text))
-    return wanted, errors
-
-
-def _describe_line(lineno, line, secret_keys):
-    line = to_native(line).rstrip('\r\n')
-    name = line.split('=', 1)[0].split(':', 1)[0].strip()
-    if SECRET_NAME_RE.search(line) or any(s and s in line for s in secret_keys) or name in secret_keys:
-        return 'line %d (content not shown, it may hold a secret)' % lineno
-    if len(line) > 80:
-        line = line[:77] + '...'
-    return 'line %d: %r' % (lineno, line)
-
-
 def parse_ini(module, path, text, secret_keys):
     """Parse text with iniparse, failing with the offending line(s)."""
-    fp = io.StringIO(text)
-    fp.name = path
     try:
-        # Case-sensitive keys (optionxformvalue=None), as crudini and oslo.config.
-        return INIConfig(fp, optionxformvalue=None)
-    except Exception as e:  # iniparse raises configparser's errors
-        if hasattr(e, 'lineno') and hasattr(e, 'line'):  # MissingSectionHeaderError
-            module.fail_json(msg='cannot parse %s: %s: key = value line before the first '
-                                 '[section] header' % (path, _describe_line(e.lineno, e.line, secret_keys)))
-        if getattr(e, 'errors', None):  # ParsingError, one entry per bad line
-            lines = '; '.join(_describe_line(n, l, secret_keys) for n, l in e.errors)
-            module.fail_json(msg='cannot parse %s: %s: not a [section] header, key = value line '
-                                 'or # comment' % (path, lines))
-        module.fail_json(msg='cannot parse %s: %s' % (path, to_native(e)))
-
-
-def _section(cfg, name):
-    """The INISection for name, or None. DEFAULT is iniparse's defaults object."""
-    if name == DEFAULT_SECTION:
-        return cfg._defaults
-    return cfg._sections.get(name)
-
-
-def _default_header_present(cfg):
-    last = cfg._defaults._lines[-1]
-    return any(line is last for line in cfg._data.contents)
-
-
-def _ensure_section(cfg, name):
-    if name != DEFAULT_SECTION:
-        sec = cfg._sections.get(name)
-        if sec is None:
-            # _new_namespace puts a blank line before the new header; drop the one
-            # that only ended the file, or the file gets two.
-            contents = cfg._data.contents
-            if contents and isinstance(contents[-1], EmptyLine):
-                contents.pop()
-            sec = cfg._new_namespace(name)
-        return sec
-    if not _default_header_present(cfg):
-        # iniparse keeps DEFAULT keys in a container that is not part of the file
-        # unless the file has a [DEFAULT] header: add one before the first section,
-        # after any comments opening the file.
-        header = LineContainer(SectionLine(DEFAULT_SECTION))
-        contents = cfg._data.contents
-        index = next((i for i, x in enumerate(contents) if isinstance(x, LineContainer)), None)
-        if index is None:
-            if contents and not isinstance(contents[-1], EmptyLine):
-                contents.append(EmptyLine())
-            contents.append(header)
-        else:
-            contents[index:index] = [header, EmptyLine()]
-        cfg._defaults._lines.append(header)
-    return cfg._defaults
-
-
-def _current(cfg, section, key):
-    """The key's value as written in the section itself (never a DEFAULT fallback)."""
-    sec = _section(cfg, section)
-    if sec is None or key not in sec._options:
-        return None
-    value = sec._options[key].value
-    return '' if value is None else to_native(value).strip()
-
-
-def compute_and_apply(cfg, wanted):
-    """Change cfg in memory; return [(section, key, action, old, new)]."""
-    changes = []
-    for section, key, new in wanted:
-        old = _current(cfg, section, key)
-        if new is None:
-            if old is not None:
-                del _section(cfg, section)[key]
-                changes.append((section, key, 'removed', old, None))
-        elif old is None:
-            _ensure_section(cfg, section)[key] = new
-            changes.append((section, key, 'added', None, new))
-        elif old != new:
-            _section(cfg, section)[key] = new
-            changes.append((section, key, 'updated', old, new))
-    return changes
-
-
-def render(cfg):
-    text = to_native(str(cfg))
-    if text and not text.endswith('\n'):
-        text += '\n'
-    return text
+        return ini_file.parse(path, text, secret_keys)
+    except ini_file.ParseError as exc:
+        module.fail_json(msg=str(exc))
 
 
 def check_round_trip(module, path, text, wanted, secret_keys):
     """Fail (before writing) if the new text would not read back as asked."""
     cfg = parse_ini(module, path, text, secret_keys)
     wrong = ['settings.%s.%s' % (section, key) for section, key, new in wanted
-             if _current(cfg, section, key) != new]
+             if ini_file.current(cfg, section, key) != new]
     if wrong:
         module.fail_json(msg='cannot write %s: %s would not read back as given (a value containing '
                              '" ;" is taken as an inline comment by the INI parser)' % (path, ', '.join(wrong)))
@@ -501,28 +306,20 @@ def main():
     secret_keys = set(module.params['secret_keys'] or [])
 
     # First of all, so that no message below can show a secret.
-    register_secrets(module, settings, secret_keys)
+    ini_file.register_secrets(module, settings, secret_keys)
 
     def is_secret(section, key):
-        return _is_secret(section, key, secret_keys)
+        return ini_file.is_secret(section, key, secret_keys)
 
     if not HAS_INIPARSE:
         module.fail_json(msg=missing_required_lib('iniparse') + INSTALL_HINT, exception=INIPARSE_IMPORT_ERROR)
-    # Lines starting with "rem" are options, not comments (as crudini does).
-    iniparse_ini.change_comment_syntax(';#', allow_rem=False)
-
-    wanted, errors = validate_settings(settings)
+    wanted, errors = ini_file.validate_settings(settings)
     if errors:
         module.fail_json(msg='; '.join(errors))
 
     target = os.path.realpath(path) if os.path.islink(path) else path
-    exists = True
-    original = ''
     try:
-        with open(target, 'r', encoding='utf-8') as f:
-            original = f.read()
-    except FileNotFoundError:
-        exists = False
+        exists, original = ini_file.read(target)
     except UnicodeDecodeError as e:
         module.fail_json(msg='cannot read %s: not UTF-8 text (%s)' % (path, to_native(e)))
     except OSError as e:
@@ -531,11 +328,12 @@ def main():
         module.fail_json(msg='cannot edit %s: the file does not exist and create is false' % path)
 
     cfg = parse_ini(module, path, original, secret_keys)
-    changes = compute_and_apply(cfg, wanted)
+    changes = ini_file.differences(cfg, wanted)
     changed = bool(changes)
 
     if changed:
-        text = render(cfg)
+        ini_file.apply(cfg, changes)
+        text = ini_file.render(cfg)
         check_round_trip(module, path, text, wanted, secret_keys)
         if not module.check_mode:
             write_atomic(module, path, target, text, creating=not exists)

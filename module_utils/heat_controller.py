@@ -3,9 +3,10 @@
 # one pass: the packages missing, Heat's version, each service's state and
 # whether it runs an older configuration, the files the role manages, the
 # ec2token code, the CPUs, whether the APIs answer, whether the deployed
-# heat.conf holds the wanted encryption key. Read by the plan
-# (heat_plan's controller part). Standard library only (oslo.config for the key, where
-# Heat is installed).
+# heat.conf holds the wanted encryption key, whether heat.conf and the other
+# files the role writes differ from what it would write. Read by the plan
+# (heat_plan's controller part). Standard library only (oslo.config for the
+# key and iniparse for heat.conf, where Heat is installed).
 from __future__ import annotations
 
 import grp
@@ -19,6 +20,7 @@ import time
 import urllib.error
 import urllib.request
 
+from ansible.module_utils import ini_file
 from ansible.module_utils.heat_config import compare_key
 
 # What upstream's fix ("Use authentication with keystone ec2token api") adds.
@@ -73,6 +75,78 @@ def service_state(module, unit, files):
     return dict(enabled=enabled, running=started is not None, stale=stale)
 
 
+def owner_group(info):
+    try:
+        owner = pwd.getpwuid(info.st_uid).pw_name
+    except KeyError:
+        owner = str(info.st_uid)
+    try:
+        group = grp.getgrgid(info.st_gid).gr_name
+    except KeyError:
+        group = str(info.st_gid)
+    return owner, group
+
+
+def attributes_differ(info, wanted):
+    """Whether the file's owner, group or mode (those wanted) differ from wanted's."""
+    owner, group = owner_group(info)
+    return ((wanted.get('owner') and wanted['owner'] != owner)
+            or (wanted.get('group') and wanted['group'] != group)
+            or (wanted.get('mode') and int(str(wanted['mode']), 8) != info.st_mode & 0o7777))
+
+
+def file_differs(wanted):
+    """Whether the file at wanted['path'] differs from wanted (content, owner, group, mode), as copy would find it."""
+    try:
+        info = os.stat(wanted['path'])
+        with open(wanted['path'], 'rb') as handle:
+            content = handle.read()
+    except OSError:
+        return True
+    return content != wanted['content'].encode('utf-8') or bool(attributes_differ(info, wanted))
+
+
+def config_state(path, wanted, code):
+    """heat.conf against the settings the role would write, compared as ini_settings compares them.
+
+    The [ec2authtoken] section follows the installed ec2token code (wanted['ec2authtoken']: its
+    keystoneauth and legacy forms). state: same, differs or unknown (iniparse not installed yet, a file
+    it cannot read: ini_settings then says why); changes: 'section.key action', never a value.
+    """
+    settings = dict(wanted['settings'])
+    forms = wanted.get('ec2authtoken') or {}
+    if forms and (code is not None or forms['legacy'] == forms['keystoneauth']):
+        # Both forms the same: the role forces one, whatever the code.
+        settings['ec2authtoken'] = forms['keystoneauth' if code and code['keystoneauth'] else 'legacy']
+    if not ini_file.HAS_INIPARSE:
+        return dict(state='unknown', reason='iniparse is not installed', changes=[])
+    keys, errors = ini_file.validate_settings(settings)
+    if errors:
+        return dict(state='unknown', reason='; '.join(errors), changes=[])
+    try:
+        exists, text = ini_file.read(path)
+        cfg = ini_file.parse(path, text, wanted.get('secret_keys') or [])
+        info = os.stat(path) if exists else None
+    except (OSError, UnicodeDecodeError, ini_file.ParseError) as exc:
+        return dict(state='unknown', reason=str(exc), changes=[])
+    changes = ['%s.%s %s' % (section, key, action) for section, key, action, _old, _new in ini_file.differences(cfg, keys)]
+    if info is None:
+        changes.append('file missing')
+    elif attributes_differ(info, wanted):
+        changes.append('owner, group or mode')
+    return dict(state='differs' if changes else 'same', changes=changes)
+
+
+def register_secrets(module, params):
+    """heat.conf's secret values masked in everything the module returns (the plan reports key names only)."""
+    wanted = params.get('config_wanted')
+    if wanted:
+        secret_keys = set(wanted.get('secret_keys') or [])
+        ini_file.register_secrets(module, wanted['settings'], secret_keys)
+        for form in (wanted.get('ec2authtoken') or {}).values():
+            ini_file.register_secrets(module, {'ec2authtoken': form or {}}, secret_keys)
+
+
 def file_state(path):
     try:
         info = os.stat(path)
@@ -82,14 +156,7 @@ def file_state(path):
     with open(path, 'rb') as handle:
         for block in iter(lambda: handle.read(65536), b''):
             digest.update(block)
-    try:
-        owner = pwd.getpwuid(info.st_uid).pw_name
-    except KeyError:
-        owner = str(info.st_uid)
-    try:
-        group = grp.getgrgid(info.st_gid).gr_name
-    except KeyError:
-        group = str(info.st_gid)
+    owner, group = owner_group(info)
     return dict(exists=True, sha256=digest.hexdigest(), mode='%04o' % (info.st_mode & 0o7777), owner=owner, group=group)
 
 
@@ -165,6 +232,8 @@ def probe(module, params):
         http=dict((item['name'], http_status(item['url'], item.get('ca_path'))) for item in params['http']),
         encryption_key=key,
         cpus=len(os.sched_getaffinity(0)),
+        config=config_state(params['config'], params['config_wanted'], code) if params['config_wanted'] else None,
+        managed_differ=[item['path'] for item in params['managed'] if file_differs(item)],
     )
 
 
@@ -178,4 +247,21 @@ def argument_spec():
         http=dict(type='list', elements='dict', default=[]),
         encryption_key=dict(type='str', no_log=True),
         config=dict(type='path', default='/etc/heat/heat.conf'),
+        # heat.conf as the role would write it (ini_settings' settings and file attributes).
+        config_wanted=dict(type='dict', options=dict(
+            settings=dict(type='dict', required=True),
+            ec2authtoken=dict(type='dict', options=dict(keystoneauth=dict(type='dict'), legacy=dict(type='dict'))),
+            secret_keys=dict(type='list', elements='str', default=[], no_log=False),
+            owner=dict(type='str'),
+            group=dict(type='str'),
+            mode=dict(type='str'),
+        )),
+        # The other files the role writes, compared as copy compares them.
+        managed=dict(type='list', elements='dict', default=[], options=dict(
+            path=dict(type='path', required=True),
+            content=dict(type='str', required=True, no_log=True),
+            owner=dict(type='str'),
+            group=dict(type='str'),
+            mode=dict(type='str'),
+        )),
     )

@@ -279,8 +279,8 @@ def package_installed(name, package):
 
 
 def heat_packages():
-    """The Debian packages the role installs (roles/heat/vars/main.yml)."""
-    role_vars = yaml.safe_load((ROOT / 'roles/heat/vars/main.yml').read_text())
+    """The Debian packages the role installs (roles/heat/vars/main/main.yml)."""
+    role_vars = yaml.safe_load((ROOT / 'roles/heat/vars/main/main.yml').read_text())
     # rabbit is the only transport now; older role versions listed its packages apart.
     return role_vars['_heat_packages']['Debian'] + role_vars.get('_heat_transport_packages', {}).get('rabbit', [])
 

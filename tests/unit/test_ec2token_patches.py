@@ -48,7 +48,11 @@ def test_keystoneauth_options_follow_the_installed_code(ec2token, forced, expect
     extra = {'heat_ec2authtoken_keystoneauth': forced}
     if ec2token is not None:
         extra['_heat_ec2token'] = ec2token
-    conf = render('Debian', '{{ _heat_conf_ec2authtoken }}', **extra)
+    # The form _heat_conf writes (the section itself when the run has read the code or forces it).
+    conf = render('Debian', "{{ _heat_conf_ec2authtoken_forms['keystoneauth' if _heat_ec2authtoken_keystoneauth | bool "
+                            "else 'legacy'] }}", **extra)
+    if ec2token is not None or forced:
+        assert render('Debian', '{{ _heat_conf.ec2authtoken }}', **extra) == conf
     assert (conf['auth_type'] == 'password') is expected
     assert (conf['auth_uri'] is None) is expected
     assert (conf['username'] == 'heat') is expected

@@ -246,3 +246,110 @@ def test_unreadable_heat_conf_is_named(module_args, commands, tmp_path, monkeypa
     with pytest.raises(AnsibleFailJson) as fail:
         heat_plan.main()
     assert fail.value.args[0]['msg'] == 'config: cannot read %s with oslo.config: parse error' % conf
+
+
+# --- heat.conf and the other files the role writes, against what it would write ---------------
+
+PASSWORD = 'pa$$word-in-heat.conf'
+
+
+def conf_wanted(path, **extra):
+    wanted = dict(settings={'DEFAULT': {'debug': 'false', 'use_stderr': None},
+                            'keystone_authtoken': {'password': PASSWORD, 'auth_type': 'password'}},
+                  owner=None, group=None, mode='0640')
+    wanted.update(extra)
+    return dict(config=str(path), config_wanted=wanted)
+
+
+def whole_result(module_args, **args):
+    module_args({'controller': args})
+    with pytest.raises(AnsibleExitJson) as exit_:
+        heat_plan.main()
+    return exit_.value.args[0]
+
+
+def test_heat_conf_as_wanted_is_the_same(probe, commands, tmp_path):
+    commands({})
+    conf = tmp_path / 'heat.conf'
+    conf.write_text('[DEFAULT]\n#debug = true\ndebug = false\n\n[keystone_authtoken]\nauth_type = password\n'
+                    'password = %s\n' % PASSWORD)
+    conf.chmod(0o640)
+    assert probe(**conf_wanted(conf))['config'] == {'state': 'same', 'changes': []}
+
+
+def test_heat_conf_differences_named_by_key_never_by_value(module_args, commands, tmp_path):
+    commands({})
+    conf = tmp_path / 'heat.conf'
+    conf.write_text('[DEFAULT]\ndebug = true\nuse_stderr = true\n\n[keystone_authtoken]\npassword = old-one\n')
+    conf.chmod(0o644)
+    result = whole_result(module_args, **conf_wanted(conf))
+    assert result['controller']['config'] == {'state': 'differs', 'changes': [
+        'DEFAULT.debug updated', 'DEFAULT.use_stderr removed', 'keystone_authtoken.password updated',
+        'keystone_authtoken.auth_type added', 'owner, group or mode']}
+    assert PASSWORD not in repr(result) and 'old-one' not in repr(result)
+    assert conf.read_text().startswith('[DEFAULT]\ndebug = true\n')     # only read
+
+
+def test_a_missing_heat_conf_differs(probe, commands, tmp_path):
+    commands({})
+    assert probe(**conf_wanted(tmp_path / 'heat.conf'))['config']['state'] == 'differs'
+
+
+@pytest.mark.parametrize('code, form', [
+    ("ks_loading.register_auth_conf_options(cfg.CONF, 'ec2authtoken')\n", 'keystoneauth'),
+    ('# Heat 19\n', 'legacy'),
+])
+def test_ec2authtoken_follows_the_installed_code(probe, commands, tmp_path, monkeypatch, code, form):
+    commands({})
+    package = tmp_path / 'heat'
+    (package / 'api' / 'aws').mkdir(parents=True)
+    (package / '__init__.py').write_text('')
+    (package / 'api' / 'aws' / 'ec2token.py').write_text(code)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, 'heat', raising=False)
+    conf = tmp_path / 'heat.conf'
+    conf.write_text('[DEFAULT]\ndebug = false\n\n[keystone_authtoken]\nauth_type = password\npassword = %s\n\n'
+                    '[ec2authtoken]\nauth_uri = http://keystone:5000/v3\n' % PASSWORD)
+    conf.chmod(0o640)
+    forms = {'legacy': {'auth_uri': 'http://keystone:5000/v3', 'auth_type': None},
+             'keystoneauth': {'auth_uri': None, 'auth_type': 'password'}}
+    found = probe(**conf_wanted(conf, ec2authtoken=forms))['config']
+    assert found == ({'state': 'same', 'changes': []} if form == 'legacy' else
+                     {'state': 'differs', 'changes': ['ec2authtoken.auth_uri removed', 'ec2authtoken.auth_type added']})
+
+
+def test_heat_conf_unknown_without_iniparse_or_unparseable(probe, commands, tmp_path, monkeypatch):
+    commands({})
+    conf = tmp_path / 'heat.conf'
+    conf.write_text('password = %s\n' % PASSWORD)
+    found = probe(**conf_wanted(conf))['config']
+    assert found['state'] == 'unknown' and 'line 1 (content not shown' in found['reason']
+    monkeypatch.setattr(heat_controller.ini_file, 'HAS_INIPARSE', False)
+    assert probe(**conf_wanted(conf))['config'] == {'state': 'unknown', 'reason': 'iniparse is not installed',
+                                                    'changes': []}
+
+
+def test_managed_files_compared_by_content_owner_group_and_mode(module_args, commands, tmp_path):
+    commands({})
+    same = tmp_path / 'same'
+    same.write_text('DAEMON_ARGS="--processes 2"\n')
+    same.chmod(0o644)
+    other_mode = tmp_path / 'mode'
+    other_mode.write_text('x\n')
+    other_mode.chmod(0o600)
+    key = tmp_path / 'key.pem'
+    key.write_text('-----BEGIN PRIVATE KEY-----\nold\n')
+    wanted_key = '-----BEGIN PRIVATE KEY-----\nnew-secret\n-----END PRIVATE KEY-----\n'
+    import grp as group_db
+    import pwd as user_db
+    me = user_db.getpwuid(os.getuid()).pw_name
+    my_group = group_db.getgrgid(os.getgid()).gr_name
+    result = whole_result(module_args, managed=[
+        {'path': str(same), 'content': 'DAEMON_ARGS="--processes 2"\n', 'owner': me, 'group': my_group, 'mode': '0644'},
+        {'path': str(other_mode), 'content': 'x\n', 'mode': '0644'},
+        {'path': str(key), 'content': wanted_key, 'mode': '0640'},
+        {'path': str(tmp_path / 'absent'), 'content': 'y\n'},
+        {'path': str(same), 'content': 'DAEMON_ARGS="--processes 2"\n', 'owner': 'nobody-such-user'},
+    ])
+    assert result['controller']['managed_differ'] == [str(other_mode), str(key), str(tmp_path / 'absent'), str(same)]
+    assert 'new-secret' not in repr(result)

@@ -9,6 +9,7 @@ import pytest
 from ansible.module_utils import basic
 
 import ini_settings
+from ansible.module_utils import ini_file
 from conftest import AnsibleExitJson, AnsibleFailJson
 
 # Shaped like the heat.conf that oslo-config-generator ships: commented-out
@@ -384,7 +385,7 @@ def test_value_that_would_not_read_back_is_refused(module_args, conf):
 def test_unreadable_file(module_args, conf, mocker):
     # Tests run as root, for whom chmod 000 is no barrier: make open() say what
     # the kernel says to an unprivileged user.
-    mocker.patch.object(ini_settings, 'open', create=True,
+    mocker.patch.object(ini_file, 'open', create=True,
                         side_effect=PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(conf)))
 
     result = fail(module_args, path=str(conf), settings={'DEFAULT': {'debug': True}})

@@ -2,7 +2,7 @@
 
 The RHEL family cannot be run here (no mirror is reachable), so what differs
 by family is checked where it is computed: defaults/main.yml and
-vars/main.yml, templated with the facts of each family.
+vars/main/, templated with the facts of each family.
 """
 from pathlib import Path
 
@@ -30,8 +30,8 @@ def trusted(value):
 def render(os_family, expression, **extra):
     loader = DataLoader()
     variables = {}
-    for name in ('defaults/main.yml', 'vars/main.yml'):
-        variables.update(trusted(loader.load_from_file(str(ROLE / name))))
+    for path in [ROLE / 'defaults/main.yml'] + sorted((ROLE / 'vars/main').glob('*.yml')):
+        variables.update(trusted(loader.load_from_file(str(path))))
     variables.update(SECRETS, heat_auth_encryption_key='k' * 32, inventory_hostname='controller1',
                      role_path=str(ROLE), ansible_check_mode=False,
                      ansible_facts={'os_family': os_family, 'processor_vcpus': 2})
@@ -187,3 +187,33 @@ def test_the_checks_read_only_a_messaging_ca_file_already_on_the_controller(extr
 @pytest.mark.parametrize('timeout, retries', [(60, 5), (6, 2), (1, 1), (0, 0), (120, 7)])
 def test_keystone_retries_wait_about_heat_keystone_wait_timeout(timeout, retries):
     assert int(render('Debian', '{{ _heat_keystone_retries }}', heat_keystone_wait_timeout=timeout)) == retries
+
+
+@pytest.mark.parametrize('cfn', [True, False])
+@pytest.mark.parametrize('overrides', [{}, {'ec2authtoken': {'timeout': 5}, 'DEFAULT': {'debug': True, 'use_syslog': None}}])
+def test_the_plan_compares_heat_conf_with_what_config_writes(cfn, overrides):
+    # The plan (module_utils/heat_controller.py) takes [ec2authtoken] in the form the code reads.
+    extra = dict(heat_conf_overrides=overrides, _heat_ec2token={'cfn': cfn})
+    wanted = render('Debian', '{{ _heat_conf_wanted }}', **extra)
+    compared = dict(wanted['settings'], ec2authtoken=wanted['ec2authtoken']['keystoneauth' if cfn else 'legacy'])
+    assert compared == render('Debian', '{{ _heat_conf }}', **extra)
+    assert (wanted['owner'], wanted['group'], wanted['mode']) == ('root', 'heat', '0640')
+    forced = render('Debian', '{{ _heat_conf_wanted.ec2authtoken }}', heat_ec2authtoken_keystoneauth=True)
+    assert forced['legacy'] == forced['keystoneauth'] and forced['legacy']['auth_type'] == 'password'
+
+
+def test_the_files_the_plan_compares_are_those_config_writes():
+    files = render('Debian', '{{ _heat_managed_files }}', heat_ca_bundle_content=CA, **TLS)
+    by_path = {item['path']: item for item in files}
+    assert set(by_path) == {'/etc/heat/ca-bundle.pem', '/etc/heat/ssl/public/heat.crt', '/etc/heat/ssl/private/heat.pem',
+                            '/etc/systemd/system/heat-engine.service.d/heat-role.conf',
+                            '/etc/default/heat-api', '/etc/default/heat-api-cfn'}
+    assert by_path['/etc/heat/ssl/private/heat.pem']['mode'] == '0640'
+    assert by_path['/etc/heat/ssl/private/heat.pem']['content'] == TLS['heat_tls_key_content']
+    assert by_path['/etc/default/heat-api']['content'].endswith(
+        'DAEMON_ARGS="--https-socket :8004,/etc/heat/ssl/public/heat.crt,/etc/heat/ssl/private/heat.pem'
+        ' --ini /etc/heat/heat-api-uwsgi.ini --processes 2"\n')
+    assert by_path['/etc/heat/ca-bundle.pem']['content'] == CA
+    # RHEL: no uwsgi defaults; no CA or TLS files when not given.
+    assert [item['path'] for item in render('RedHat', '{{ _heat_managed_files }}')] == [
+        '/etc/systemd/system/openstack-heat-engine.service.d/heat-role.conf']

@@ -13,7 +13,7 @@ init_plugin_loader()  # the file lookup the task uses
 
 ROOT = Path(__file__).resolve().parents[2]
 TASKS = {task['name']: task for task in yaml.safe_load((ROOT / 'roles/heat/tasks/verify_guide.yml').read_text())}
-UUID = yaml.safe_load((ROOT / 'roles/heat/vars/main.yml').read_text())['_heat_uuid_pattern']
+UUID = yaml.safe_load((ROOT / 'roles/heat/vars/main/main.yml').read_text())['_heat_uuid_pattern']
 IMAGE_ID = '0f7d7c8e-3a3b-4c1e-9d59-3c0f6a1b2c3d'
 
 
