@@ -11,6 +11,9 @@ description:
   - Only reads. The heat role's plan, before any change, in one call per controller instead of one
     task per question, its parts read side by side (each Ansible task costs about 0.35 s of module
     start-up over SSH; the parts mostly wait for the services they ask).
+  - O(inputs) - the heat role's inputs checked together first (module_utils/heat_inputs.py). A
+    problem there fails the module with every such problem, each naming the input, before anything
+    is read.
   - O(controller) - this controller's Heat (the packages missing, Heat's version, the services and
     the files they read, the files the role manages, the ec2token code, whether the APIs answer,
     whether heat.conf holds the wanted encryption key, whether heat.conf and the other files the role
@@ -28,6 +31,17 @@ description:
     once, each with what to check, naming the heat role's inputs; without it, it fails only on
     malformed parameters.
 options:
+  inputs:
+    description:
+      - Every C(heat_*) input of the heat role, by name. Values of secret inputs (passwords, keys) are
+        masked in the result.
+    type: dict
+  shared:
+    description:
+      - With O(inputs), the settings every controller must share, by controller - C(host) to a mapping
+        of C(name) to value, keys by their hashes. Those that differ fail the module with the inputs'
+        problems.
+    type: dict
   controller:
     description:
       - What to read of this controller (module_utils/heat_controller.py's options) - C(packages),
@@ -147,7 +161,7 @@ import ssl
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils import heat_amqp, heat_controller, heat_database, heat_hints, keystone_preinstall
+from ansible.module_utils import heat_amqp, heat_controller, heat_database, heat_hints, heat_inputs, keystone_preinstall
 from ansible.module_utils.heat_checks import CheckFailed, check_tls_urls, tls_url_options, write_ca_file
 from ansible.module_utils.keystone_api import KeystoneError
 from ansible.module_utils.keystone_reconcile import register
@@ -194,6 +208,8 @@ def argument_spec():
             check=dict(type='dict', options=keystone_preinstall.options()),
         )),
         tls_urls=tls_url_options(),
+        inputs=dict(type='dict'),
+        shared=dict(type='dict'),
         ca_data=dict(type='str'),
         explain=dict(type='dict'),
     )
@@ -266,11 +282,18 @@ def plan_tls_urls(module, ca_file):
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           required_one_of=[('controller', 'database', 'messaging', 'keystone', 'tls_urls')])
+                           required_one_of=[('inputs', 'controller', 'database', 'messaging', 'keystone', 'tls_urls')])
     params = module.params
+    # Before anything is reported: the secret inputs, heat.conf's secrets as wanted.
+    if params['inputs']:
+        module.no_log_values.update(heat_inputs.secret_values(params['inputs']))
     if params['controller']:
-        # Before anything is reported: heat.conf's secrets as wanted.
         heat_controller.register_secrets(module, params['controller'])
+    if params['inputs'] is not None:
+        errors = heat_inputs.errors(params['inputs'], (params['explain'] or {}).get('host', 'this controller'))
+        errors += heat_inputs.shared_errors(params['shared'] or {})
+        if errors:
+            module.fail_json(msg=' '.join(errors), cause='inputs')
     errors = option_errors(params)
     if errors:
         module.fail_json(msg='; '.join(errors), cause='parameters')
