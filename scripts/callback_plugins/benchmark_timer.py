@@ -1,7 +1,7 @@
 """Callback plugin of scripts/benchmark.py: one JSON line per task result.
 
-Used only by the benchmark, which enables it with
-ANSIBLE_CALLBACK_PLUGINS=scripts/callback_plugins, ANSIBLE_CALLBACKS_ENABLED
+Used only by the benchmark, which enables it (scripts/heatbench/playbook.py)
+with ANSIBLE_CALLBACK_PLUGINS=scripts/callback_plugins, ANSIBLE_CALLBACKS_ENABLED
 and BENCHMARK_TIMINGS_FILE (the file the lines are appended to). Each line
 holds the task name, the file the task comes from (task.get_path()), the
 start of the task, the time of its result, the host and the outcome.
