@@ -187,7 +187,7 @@ def header_lines(results):
 
 
 def targets_table(results):
-    lines = ['| Target (issues 7 and 17) | Measured | Met |', '| --- | --- | --- |']
+    lines = ['| Target | Measured | Met |', '| --- | --- | --- |']
     for check in results['targets']:
         lines.append('| %s | %s | %s |' % (check['target'], check['measured'], 'yes' if check['met'] else '**no**'))
     return lines
