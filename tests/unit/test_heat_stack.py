@@ -300,13 +300,21 @@ def test_update_waits_past_the_stale_status(module_args, fake, clock):
     assert fake.count('GET', STACK_PATH) == 3
 
 
-def test_update_on_changed_template(module_args, fake, clock):
+def older_template():
     old = json.loads(json.dumps(TEMPLATE))
     old['resources']['wait_condition']['properties']['timeout'] = 100
-    existing(fake, parameters={'key': 'value'}, template=old)
+    return old
+
+
+@pytest.mark.parametrize('status, template, deployed_parameters, parameters', [
+    ('CREATE_COMPLETE', older_template(), {'key': 'value'}, {'key': 'value'}),   # the template changed
+    ('UPDATE_FAILED', None, {'key': 'old'}, {'key': 'new'}),                      # a failed stack, new parameters
+], ids=['changed template', 'failed stack with new parameters'])
+def test_a_stack_that_differs_is_updated(module_args, fake, clock, status, template, deployed_parameters, parameters):
+    existing(fake, status=status, parameters=deployed_parameters, template=template)
     fake.on('PUT', STACK_PATH, Resp(202, None))
     fake.on('GET', STACK_PATH, Resp(200, stack_body('UPDATE_COMPLETE')))
-    result = ok(module_args, parameters={'key': 'value'})
+    result = ok(module_args, parameters=parameters)
     assert result['action'] == 'updated'
     assert fake.count('PUT', STACK_PATH) == 1
 
@@ -353,15 +361,6 @@ def test_existing_failed_stack_with_same_template_is_not_retried(module_args, fa
     assert 'CREATE_FAILED' in result['msg'] and 'Quota exceeded' in result['msg']
     assert 'state: absent' in result['msg']
     assert result['failed_resources'][0]['status_reason'] == 'boom'
-
-
-def test_existing_failed_stack_with_new_parameters_is_updated(module_args, fake, clock):
-    existing(fake, status='UPDATE_FAILED', parameters={'key': 'old'})
-    fake.on('PUT', STACK_PATH, Resp(202, None))
-    fake.on('GET', STACK_PATH, Resp(200, stack_body('UPDATE_COMPLETE')))
-    result = ok(module_args, parameters={'key': 'new'})
-    assert result['action'] == 'updated'
-    assert fake.count('PUT', STACK_PATH) == 1
 
 
 def test_existing_delete_failed_stack_fails(module_args, fake, clock):
