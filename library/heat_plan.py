@@ -36,6 +36,11 @@ options:
       - Every C(heat_*) input of the heat role, by name. Values of secret inputs (passwords, keys) are
         masked in the result.
     type: dict
+  conf_inputs:
+    description:
+      - With O(inputs), the heat.conf options the role writes from its inputs, C(section) to C(option) to the inputs
+        in words. C(heat_conf_overrides) setting one fails the module with the inputs' problems.
+    type: dict
   shared:
     description:
       - With O(inputs), the settings every controller must share, by controller - C(host) to a mapping
@@ -215,6 +220,7 @@ def argument_spec():
         )),
         tls_urls=tls_url_options(),
         inputs=dict(type='dict'),
+        conf_inputs=dict(type='dict'),
         shared=dict(type='dict'),
         ca_data=dict(type='str'),
         explain=dict(type='dict'),
@@ -286,6 +292,16 @@ def plan_tls_urls(module, ca_file):
         return dict(msg=str(exc), cause=exc.cause)
 
 
+def options_warnings(controller):
+    """heat.conf's deprecated options, and the unknown ones where part of the registry could not be read."""
+    options = ((controller or {}).get('config') or {}).get('options') or {}
+    warnings = ['heat.conf: %s.' % text for text in options.get('deprecated') or []]
+    if options.get('state') == 'partial':
+        warnings += ['heat.conf: %s (not refused: part of the registry did not load: %s).' % (text, options['reason'])
+                     for text in options.get('unknown') or []]
+    return warnings
+
+
 def timed(read):
     started = time.monotonic()
     answer = read()
@@ -302,7 +318,8 @@ def main():
     if params['controller']:
         heat_controller.register_secrets(module, params['controller'])
     if params['inputs'] is not None:
-        errors = heat_inputs.errors(params['inputs'], (params['explain'] or {}).get('host', 'this controller'))
+        errors = heat_inputs.errors(params['inputs'], (params['explain'] or {}).get('host', 'this controller'),
+                                    params['conf_inputs'])
         errors += heat_inputs.shared_errors(params['shared'] or {})
         if errors:
             module.fail_json(msg=' '.join(errors), cause='inputs')
@@ -331,6 +348,8 @@ def main():
         module.fail_json(msg=result['controller']['msg'], cause=result['controller']['cause'])
     keystone = result.get('keystone') or {}
     for warning in keystone.pop('warnings', []):
+        module.warn(warning)
+    for warning in options_warnings(result.get('controller')):
         module.warn(warning)
     diff = keystone.pop('diff', None)
     if params['explain'] is not None:

@@ -4,7 +4,8 @@
 # whether it runs an older configuration, the files the role manages, the
 # ec2token code, the CPUs, whether the APIs answer, whether the deployed
 # heat.conf holds the wanted encryption key, whether heat.conf and the other
-# files the role writes differ from what it would write. Read by the plan
+# files the role writes differ from what it would write, and whether the
+# installed Heat knows every option heat.conf would get. Read by the plan
 # (heat_plan's controller part). Standard library only (oslo.config for the
 # key and iniparse for heat.conf, where Heat is installed).
 from __future__ import annotations
@@ -20,7 +21,7 @@ import time
 import urllib.error
 import urllib.request
 
-from ansible.module_utils import ini_file
+from ansible.module_utils import heat_options, ini_file
 from ansible.module_utils.heat_config import compare_key
 
 # What upstream's fix ("Use authentication with keystone ec2token api") adds.
@@ -106,35 +107,69 @@ def file_differs(wanted):
     return content != wanted['content'].encode('utf-8') or bool(attributes_differ(info, wanted))
 
 
-def config_state(path, wanted, code):
-    """heat.conf against the settings the role would write, compared as ini_settings compares them.
-
-    The [ec2authtoken] section follows the installed ec2token code (wanted['ec2authtoken']: its
-    keystoneauth and legacy forms). state: same, differs or unknown (iniparse not installed yet, a file
-    it cannot read: ini_settings then says why); changes: 'section.key action', never a value.
-    """
+def final_settings(wanted, code):
+    """The settings the role would write: [ec2authtoken] in the form the installed ec2token code reads."""
     settings = dict(wanted['settings'])
     forms = wanted.get('ec2authtoken') or {}
     if forms and (code is not None or forms['legacy'] == forms['keystoneauth']):
         # Both forms the same: the role forces one, whatever the code.
         settings['ec2authtoken'] = forms['keystoneauth' if code and code['keystoneauth'] else 'legacy']
+    return settings
+
+
+def options_state(settings, wanted, reader):
+    """Every option the settings set, looked up in the installed Heat's registry (module_utils/heat_options.py):
+    state checked or unchecked (Heat not installed yet, or the registry unreadable: reason), unknown and
+    deprecated (each in words, naming heat_conf_overrides for the operator's own)."""
+    if reader is None:
+        return dict(state='unchecked', reason='Heat is not installed yet', unknown=[], deprecated=[])
+    registry = reader.result()
+    if 'sections' not in registry:
+        return dict(state='unchecked', reason='; '.join(registry['failed']), unknown=[], deprecated=[])
+    overrides = wanted.get('overrides') or {}
+    sources = dict(('%s.%s' % (section, key), 'heat_conf_overrides')
+                   for section, keys in overrides.items() if isinstance(keys, dict) for key in keys)
+    found = heat_options.check(settings, registry, sources, wanted.get('unregistered') or [])
+    # A namespace that did not load leaves its options unknown: not a reason to refuse them.
+    return dict(state='checked' if not registry['failed'] else 'partial', reason='; '.join(registry['failed']),
+                unknown=[heat_options.describe_unknown(item) for item in found['unknown']],
+                deprecated=[heat_options.describe_deprecated(item) for item in found['deprecated']])
+
+
+def registry_reader(wanted, code):
+    """A child reading the installed Heat's option registry, started now, or None where Heat is not installed."""
+    if not wanted or code is None:
+        return None
+    return heat_options.Reader(heat_options.auth_types(final_settings(wanted, code)))
+
+
+def config_state(path, wanted, code, reader=None):
+    """heat.conf against the settings the role would write, compared as ini_settings compares them.
+
+    The [ec2authtoken] section follows the installed ec2token code (wanted['ec2authtoken']: its
+    keystoneauth and legacy forms). state: same, differs or unknown (iniparse not installed yet, a file
+    it cannot read: ini_settings then says why); changes: 'section.key action', never a value; options:
+    the options against the installed Heat's registry, read by `reader` (options_state).
+    """
+    settings = final_settings(wanted, code)
+    options = options_state(settings, wanted, reader)
     if not ini_file.HAS_INIPARSE:
-        return dict(state='unknown', reason='iniparse is not installed', changes=[])
+        return dict(state='unknown', reason='iniparse is not installed', changes=[], options=options)
     keys, errors = ini_file.validate_settings(settings)
     if errors:
-        return dict(state='unknown', reason='; '.join(errors), changes=[])
+        return dict(state='unknown', reason='; '.join(errors), changes=[], options=options)
     try:
         exists, text = ini_file.read(path)
         cfg = ini_file.parse(path, text, wanted.get('secret_keys') or [])
         info = os.stat(path) if exists else None
     except (OSError, UnicodeDecodeError, ini_file.ParseError) as exc:
-        return dict(state='unknown', reason=str(exc), changes=[])
+        return dict(state='unknown', reason=str(exc), changes=[], options=options)
     changes = ['%s.%s %s' % (section, key, action) for section, key, action, _old, _new in ini_file.differences(cfg, keys)]
     if info is None:
         changes.append('file missing')
     elif attributes_differ(info, wanted):
         changes.append('owner, group or mode')
-    return dict(state='differs' if changes else 'same', changes=changes)
+    return dict(state='differs' if changes else 'same', changes=changes, options=options)
 
 
 def register_secrets(module, params):
@@ -219,6 +254,8 @@ def probe(module, params):
             raise ValueError('config: %s' % exc)
         key = dict(deployed=deployed, matches=matches)
     code = ec2token()
+    # The slowest read (about a second of imports), in a child while the rest is read.
+    reader = registry_reader(params['config_wanted'], code)
     wanted = list(params['packages']) + ([params['version_package']] if params['version_package'] else [])
     installed = installed_versions(module, wanted)
     return dict(
@@ -232,7 +269,7 @@ def probe(module, params):
         http=dict((item['name'], http_status(item['url'], item.get('ca_path'))) for item in params['http']),
         encryption_key=key,
         cpus=len(os.sched_getaffinity(0)),
-        config=config_state(params['config'], params['config_wanted'], code) if params['config_wanted'] else None,
+        config=config_state(params['config'], params['config_wanted'], code, reader) if params['config_wanted'] else None,
         managed_differ=[item['path'] for item in params['managed'] if file_differs(item)],
     )
 
@@ -255,6 +292,9 @@ def argument_spec():
             owner=dict(type='str'),
             group=dict(type='str'),
             mode=dict(type='str'),
+            # heat_conf_overrides (named as the source of the options it sets) and heat_conf_unregistered.
+            overrides=dict(type='dict', default={}),
+            unregistered=dict(type='list', elements='str', default=[]),
         )),
         # The other files the role writes, compared as copy compares them.
         managed=dict(type='list', elements='dict', default=[], options=dict(

@@ -48,6 +48,10 @@ MESSAGING = {
     'parameters': 'an input of the role is malformed',
 }
 
+# heat.conf's options the installed Heat does not register (module_utils/heat_options.py).
+OPTIONS = ('Heat ignores options it does not register: correct heat_conf_overrides, or list in heat_conf_unregistered '
+           'the section.option a plugin of yours reads')
+
 CONTEXT_KEYS = ('host', 'db_delegate_to', 'admin_source', 'auth_url_source', 'ca_source', 'messaging_ca_source')
 
 
@@ -58,7 +62,8 @@ def _hint(table, cause, default, context):
 def problems(result, context):
     """Every failure in a plan's result, each with what to check: [(cause, message)], in the order that
     helps - the database first (Keystone keeps its data there too: a stopped MariaDB is named as such),
-    then Keystone and the https URLs, then the brokers (a bad CA is named by the Keystone check first)."""
+    then Keystone and the https URLs, heat.conf's options, then the brokers (a bad CA is named by the
+    Keystone check first)."""
     context = dict((key, context.get(key) or '') for key in CONTEXT_KEYS)
     found = []
     database = result.get('database')
@@ -70,6 +75,11 @@ def problems(result, context):
         if 'msg' in failed:
             found.append((failed.get('cause'), '%s; %s.' % (
                 failed['msg'].rstrip('.'), _hint(KEYSTONE, failed.get('cause'), 'credentials', context))))
+    options = ((result.get('controller') or {}).get('config') or {}).get('options') or {}
+    if options.get('state') == 'checked' and options.get('unknown'):
+        found.append(('config_options', 'heat.conf on %s, for Heat %s: %s. %s.' % (
+            context['host'], (result.get('controller') or {}).get('version') or '(version unknown)',
+            ' '.join('%s.' % text for text in options['unknown']).rstrip('.'), OPTIONS)))
     brokers = [b for b in result.get('messaging') or [] if not b.get('ok')]
     if brokers:
         found.append((brokers[0].get('cause'), 'From %s: %s; %s.' % (

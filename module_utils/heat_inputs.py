@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import re
 
+from ansible.module_utils import ini_file
+
 URL = re.compile(r'^https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:[0-9]{1,5})?(/[^\s]*)?$')
 HOST = re.compile(r'^(\[?[0-9A-Fa-f:.]+\]?|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)$')
 DOMAIN_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$')
@@ -58,21 +60,38 @@ def missing_secrets(inputs):
     return [name for name in names if _text(inputs.get(name)).strip() == '']
 
 
-def override_errors(overrides):
+def override_errors(overrides, owned=None):
+    """heat_conf_overrides' shape, and the options in it that the role writes from an input (owned: {section:
+    {option: the inputs}}): those are refused, naming the inputs, so that the role's checks see what Heat gets."""
     if not isinstance(overrides, dict):
         return ['heat_conf_overrides must be a mapping {section: {key: value}}.']
     bad_sections = [section for section, keys in overrides.items() if not isinstance(keys, dict)]
-    bad_values = ['[%s] %s' % (section, key)
-                  for section, keys in overrides.items() if isinstance(keys, dict)
-                  for key, value in keys.items()
+    options = [(str(section), str(key), value)
+               for section, keys in overrides.items() if isinstance(keys, dict) for key, value in keys.items()]
+    bad_values = ['[%s] %s' % (section, key) for section, key, value in options
                   if not (value is None or isinstance(value, (bool, int, float))
                           or (isinstance(value, str) and '\n' not in value))]
+    # What iniparse could not write back as written (module_utils/ini_file.py).
+    bad_names = ['[%s] %s' % (section, key) for section, key, _value in options
+                 if not ini_file.SECTION_NAME_RE.match(section) or section != section.strip()
+                 or not ini_file.KEY_NAME_RE.match(key) or key != key.strip()]
     errors = []
     if bad_sections:
         errors.append('heat_conf_overrides: section(s) %s must be mappings of key: value.' % ', '.join(bad_sections))
     if bad_values:
         errors.append('heat_conf_overrides: %s must be a scalar (string, number, boolean; null removes the key) '
                       'on one line.' % ', '.join(bad_values))
+    if bad_names:
+        errors.append('heat_conf_overrides: %s: a section or option name must not be empty, have surrounding spaces '
+                      'or line breaks, hold [ ] (sections) or = : (options), or start with # ; [.' % ', '.join(bad_names))
+    for section, key, _value in options:
+        inputs = ((owned or {}).get(section) or {}).get(key)
+        if inputs and inputs.startswith('heat_'):
+            errors.append('heat_conf_overrides sets [%s] %s, which the role writes from %s: set that instead and '
+                          'remove [%s] %s from heat_conf_overrides.' % (section, key, inputs, section, key))
+        elif inputs:
+            errors.append('heat_conf_overrides sets [%s] %s, which the role writes as %s: remove it from '
+                          'heat_conf_overrides.' % (section, key, inputs))
     return errors
 
 
@@ -250,8 +269,9 @@ class Inputs(dict):
         return None
 
 
-def errors(inputs, host):
-    """Every problem of the inputs, each naming the input; [] when they are fine."""
+def errors(inputs, host, owned=None):
+    """Every problem of the inputs, each naming the input; [] when they are fine. owned: the heat.conf options
+    the role writes from its inputs (heat_conf_overrides may not set them)."""
     inputs = Inputs(inputs)
     missing = missing_secrets(inputs)
     if missing:
@@ -261,7 +281,7 @@ def errors(inputs, host):
     for check in (_key_errors, _keystone_errors, _url_errors, _tls_errors, _service_errors, _database_errors,
                   _identity_errors):
         found += check(inputs)
-    found += override_errors(inputs['heat_conf_overrides'])
+    found += override_errors(inputs['heat_conf_overrides'], owned)
     return found or file_errors(inputs, host)
 
 

@@ -172,6 +172,66 @@ def test_the_plan_fails_on_bad_inputs_before_reading_anything(module_args, monke
         assert secret not in repr(result)
 
 
+@functools.lru_cache(maxsize=1)
+def conf_inputs():
+    return json.dumps(render('Debian', '{{ _heat_conf_inputs }}', **SECRETS))
+
+
+@pytest.mark.parametrize('section, option, value, said', [
+    # 32 bytes, but not the deployed key: the rotation rule must see it, so it goes through the input.
+    ('DEFAULT', 'auth_encryption_key', 'another-key-of-32-ascii-chars-00',
+     'heat_conf_overrides sets [DEFAULT] auth_encryption_key, which the role writes from heat_auth_encryption_key '
+     '(heat_auth_encryption_key_rotate to change it): set that instead and remove [DEFAULT] auth_encryption_key from '
+     'heat_conf_overrides.'),
+    ('DEFAULT', 'auth_encryption_key', 'short', 'which the role writes from heat_auth_encryption_key'),
+    ('database', 'connection', 'mysql+pymysql://heat:x@nohost.invalid/heat',
+     'heat_conf_overrides sets [database] connection, which the role writes from heat_db_user, heat_db_password, '
+     'heat_db_host, heat_db_port, heat_db_name, heat_db_ssl_ca: set that instead'),
+    ('DEFAULT', 'stack_domain_admin_password', 'not-the-domain-password', 'from heat_domain_admin_password'),
+    ('keystone_authtoken', 'region_name', 'RegionTwo', 'from heat_keystone_region'),
+    ('ec2authtoken', 'auth_uri', 'http://keystone:5000/v3', 'from heat_keystone_public_url'),
+    ('healthcheck', 'disable_by_file_path', '/tmp/x',
+     'heat_conf_overrides sets [healthcheck] disable_by_file_path, which the role writes as the drain file of its '
+     'rolling restarts: remove it from heat_conf_overrides.'),
+])
+def test_overrides_of_what_the_role_writes_from_an_input_are_refused(section, option, value, said):
+    found = heat_inputs.errors(inputs(heat_conf_overrides={section: {option: value}}), 'controller1',
+                               json.loads(conf_inputs()))
+    assert len(found) == 1 and said in found[0], found
+    assert value not in found[0]
+
+
+def test_overrides_of_options_the_role_does_not_take_from_an_input_pass():
+    overrides = {'DEFAULT': {'debug': True, 'server_keystone_endpoint_type': 'internal'},
+                 'keystone_authtoken': {'service_token_roles_required': True, 'auth_type': 'password'},
+                 'healthcheck': {'backends': 'disable_by_file'}}
+    assert heat_inputs.errors(inputs(heat_conf_overrides=overrides), 'controller1', json.loads(conf_inputs())) == []
+
+
+@pytest.mark.parametrize('overrides', [{'DEFAULT': {'a=b': 1}}, {'DEFAULT': {' debug': 1}}, {'sec]tion': {'x': 1}},
+                                       {'DEFAULT': {'#debug': 1}}])
+def test_override_names_iniparse_could_not_write_are_refused(overrides):
+    found = problems(heat_conf_overrides=overrides)
+    assert len(found) == 1 and found[0].startswith('heat_conf_overrides: [') and 'name must not be empty' in found[0]
+
+
+def test_the_plan_refuses_an_override_of_an_input_before_reading_anything(module_args, monkeypatch):
+    def must_not_read(*args, **kwargs):
+        raise AssertionError('read before the inputs were checked')
+
+    monkeypatch.setattr(heat_database, 'check', must_not_read)
+    module_args({'inputs': inputs(heat_conf_overrides={'keystone_authtoken': {'password': 'over-Secret#6'}}),
+                 'conf_inputs': json.loads(conf_inputs()), 'database': {'host': 'controller', 'port': 3306}})
+    with pytest.raises(AnsibleFailJson) as failed:
+        heat_plan.main()
+    result = failed.value.args[0]
+    assert result['cause'] == 'inputs'
+    assert 'heat_conf_overrides sets [keystone_authtoken] password, which the role writes from heat_keystone_password' \
+        in result['msg']
+    for secret in list(SECRETS.values()) + ['over-Secret#6']:
+        assert secret not in repr(result)
+
+
 def test_the_plan_goes_on_with_good_inputs(module_args, monkeypatch):
     monkeypatch.setattr(heat_database, 'check', lambda params: dict(ok=True, host=params['host'], port=params['port']))
     module_args({'inputs': inputs(), 'database': {'host': 'controller', 'port': 3306}})

@@ -217,3 +217,23 @@ def test_the_files_the_plan_compares_are_those_config_writes():
     # RHEL: no uwsgi defaults; no CA or TLS files when not given.
     assert [item['path'] for item in render('RedHat', '{{ _heat_managed_files }}')] == [
         '/etc/systemd/system/openstack-heat-engine.service.d/heat-role.conf']
+
+
+def test_every_heat_conf_option_taken_from_an_input_names_its_inputs():
+    """_heat_conf_inputs (what heat_conf_overrides may not set) lists every option whose value the role templates,
+    and each lists the inputs the template reads directly, all of them role inputs."""
+    import re
+    import yaml
+    raw = yaml.safe_load((ROLE / 'vars/main/heat_conf.yml').read_text())
+    specs = yaml.safe_load((ROLE / 'meta/argument_specs.yml').read_text())['argument_specs']['main']['options']
+    owned = raw['_heat_conf_inputs']
+    templated = dict(((section, key), value) for section, keys in raw['_heat_conf_sections'].items()
+                     for key, value in keys.items() if '{{' in str(value))
+    templated.update(((('ec2authtoken', key), value) for form in raw['_heat_conf_ec2authtoken'].values()
+                      for key, value in form.items() if '{{' in str(value)))
+    listed = set((section, key) for section, keys in owned.items() for key in keys)
+    assert listed == set(templated)
+    for (section, key), template in templated.items():
+        named = set(re.findall(r'\bheat_[a-z0-9_]+', owned[section][key]))
+        assert named <= set(specs), (section, key, named - set(specs))
+        assert set(re.findall(r'(?<![_\w])heat_[a-z0-9_]+', template)) <= named, (section, key)

@@ -1,0 +1,200 @@
+# -*- coding: utf-8 -*-
+# heat.conf's sections and options as the installed Heat knows them, and the
+# settings the role would write checked against them. oslo.config ignores
+# what it does not know: a misspelt section or an option in the wrong one is
+# silently without effect. The registry is what Heat and the libraries it
+# reads heat.conf with list in their `oslo.config.opts` entry points (what
+# oslo-config-generator reads), plus the options of each section's
+# keystoneauth plugin (`auth_type`), registered only when the plugin loads.
+#
+# Read in a child Python (read_registry): importing Heat's option modules
+# takes about a second and brings eventlet along, which the plan's threads
+# must not share; the child reads while the plan reads the rest.
+from __future__ import annotations
+
+import difflib
+import inspect
+import json
+import subprocess
+import sys
+
+# The libraries whose options Heat reads from heat.conf: upstream Heat's
+# config-generator.conf, plus oslo.db and oslo.concurrency ([database],
+# [oslo_concurrency]), which Heat reads but its sample leaves out. Heat's own
+# namespaces are every entry point named heat.*.
+LIBRARY_NAMESPACES = (
+    'keystonemiddleware.auth_token', 'oslo.cache', 'oslo.concurrency', 'oslo.db', 'oslo.log', 'oslo.messaging',
+    'oslo.middleware', 'oslo.policy', 'oslo.reports', 'oslo.service.periodic_task', 'oslo.service.service',
+    'oslo.service.sslutils', 'oslo.versionedobjects',
+)
+
+
+
+def _dest(name):
+    return name.replace('-', '_')
+
+
+def _describe(group, opt, registry):
+    """Record one oslo.config option of `group`, and its old names."""
+    section = 'DEFAULT' if group is None else getattr(group, 'name', group)
+    registry['sections'].setdefault(section, {})[opt.dest] = dict(
+        removal=bool(getattr(opt, 'deprecated_for_removal', False)),
+        reason=getattr(opt, 'deprecated_reason', None) or '')
+    for old in getattr(opt, 'deprecated_opts', None) or []:
+        # A DeprecatedOpt without a group is in the option's own group, without a name its own name.
+        old_section = old.group or section
+        old_name = _dest(old.name or opt.dest)
+        if (old_section, old_name) != (section, opt.dest):
+            registry['renamed']['%s.%s' % (old_section, old_name)] = '%s.%s' % (section, opt.dest)
+
+
+def read_here(auth_types):
+    """The registry, read in this process: {sections: {section: {option: {removal, reason}}},
+    renamed: {'section.old': 'section.new'}, plugins: {auth_type: [option, ...]}, failed: [why, ...]}."""
+    from importlib import metadata
+
+    registry = dict(sections={}, renamed={}, plugins={}, failed=[])
+    entry_points = metadata.entry_points()
+    if hasattr(entry_points, 'select'):
+        found = entry_points.select(group='oslo.config.opts')
+    else:  # Python < 3.10: a dict by group
+        found = entry_points.get('oslo.config.opts', [])
+    seen = set()
+    for entry in found:
+        if entry.name in seen or not (entry.name.startswith('heat.') or entry.name in LIBRARY_NAMESPACES):
+            continue
+        seen.add(entry.name)
+        try:
+            for group, opts in entry.load()():
+                for opt in opts:
+                    _describe(group, opt, registry)
+        except Exception as exc:  # a namespace that does not load: its options stay unknown
+            registry['failed'].append('%s: %s' % (entry.name, exc))
+    # What the modules loaded register on import but do not list (e.g. the
+    # keystoneauth options of a patched ec2token.py).
+    try:
+        from oslo_config import cfg
+        for opt in getattr(cfg.CONF, '_opts', {}).values():
+            _describe(None, opt['opt'], registry)
+        for name, group in getattr(cfg.CONF, '_groups', {}).items():
+            for opt in getattr(group, '_opts', {}).values():
+                _describe(name, opt['opt'], registry)
+    except ImportError:
+        pass
+    if not any(name.startswith('heat.') for name in seen):
+        return dict(failed=["Heat has no oslo.config.opts entry point here (is its Python package installed?)"])
+    for name in auth_types:
+        try:
+            from keystoneauth1 import loading
+            options = loading.get_plugin_loader(name).get_options()
+        except Exception as exc:
+            registry['failed'].append('keystoneauth plugin %s: %s' % (name, exc))
+            continue
+        names = registry['plugins'][name] = []
+        for opt in options:
+            names.append(_dest(opt.dest if getattr(opt, 'dest', None) else opt.name))
+            names.extend(_dest(old.name) for old in getattr(opt, 'deprecated', None) or [])
+    return registry
+
+
+def child_main():
+    """In the child: auth types as JSON on stdin, the registry as JSON on stdout."""
+    json.dump(read_here(json.load(sys.stdin)), sys.stdout)
+
+
+class Reader(object):
+    """The registry read by a child Python, started now, answered by result()."""
+
+    def __init__(self, auth_types, timeout=120):
+        self.timeout = timeout
+        # This file's own source (standard library only at the top), wherever Ansible put it.
+        child = inspect.getsource(sys.modules[__name__]) + '\nchild_main()\n'
+        self.process = subprocess.Popen([sys.executable, '-c', child], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, universal_newlines=True)
+        self.auth_types = sorted(set(auth_types))
+
+    def result(self):
+        """The registry, or a dict with only `failed` when the child could not read it."""
+        try:
+            out, err = self.process.communicate(json.dumps(self.auth_types), timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.communicate()
+            return dict(failed=['reading the option registry took more than %d s' % self.timeout])
+        try:
+            return json.loads(out)
+        except ValueError:
+            last = (err.strip().splitlines() or ['no output'])[-1]
+            return dict(failed=['reading the option registry failed (rc %s): %s' % (self.process.returncode, last)])
+
+
+def auth_types(settings):
+    """The keystoneauth plugins the settings name (each section's auth_type)."""
+    return sorted(set(str(keys['auth_type']) for keys in settings.values()
+                      if isinstance(keys, dict) and keys.get('auth_type')))
+
+
+def _wanted_by(name, patterns):
+    section = name.split('.', 1)[0]
+    return name in patterns or section in patterns or '%s.*' % section in patterns
+
+
+def check(settings, registry, sources=None, unregistered=()):
+    """The options of settings ({section: {option: value}}; a null value removes, it is not checked) against the
+    registry. sources: {'section.option': where it comes from} (default: the role). Returns
+    {unknown: [{section, option, source, known_section, closest, elsewhere}], deprecated: [{section, option, source,
+    replacement, reason}]}; options listed in `unregistered` (section.option, section.* or section) are not checked."""
+    sources = sources or {}
+    sections = registry.get('sections') or {}
+    unknown, deprecated = [], []
+    for section, keys in sorted(settings.items()):
+        known = dict(sections.get(section) or {})
+        plugin = keys.get('auth_type') if isinstance(keys, dict) else None
+        for name in (registry.get('plugins') or {}).get(str(plugin), []) if plugin else []:
+            known.setdefault(name, dict(removal=False, reason=''))
+        for option, value in sorted((keys or {}).items()):
+            name = '%s.%s' % (section, option)
+            if value is None or _wanted_by(name, unregistered):
+                continue
+            source = sources.get(name, 'the role')
+            renamed = (registry.get('renamed') or {}).get(name)
+            if renamed:
+                deprecated.append(dict(section=section, option=option, source=source, replacement=renamed, reason=''))
+            elif option in known:
+                if known[option]['removal']:
+                    deprecated.append(dict(section=section, option=option, source=source, replacement=None,
+                                           reason=known[option]['reason']))
+            else:
+                word, candidates = (option, list(known)) if section in sections else (section, list(sections))
+                unknown.append(dict(
+                    section=section, option=option, source=source, known_section=section in sections,
+                    closest=difflib.get_close_matches(word, candidates, n=3, cutoff=0.7),
+                    elsewhere=sorted(other for other, options in sections.items() if option in options)[:3]))
+    return dict(unknown=unknown, deprecated=deprecated)
+
+
+def describe_unknown(item):
+    """One unknown option in words, e.g. "[ec2authtoken] www_authenticate_uri (heat_conf_overrides): not an
+    option of [ec2authtoken]; closest: auth_uri; an option of [keystone_authtoken]"."""
+    if item['known_section']:
+        text = '[%s] %s (%s): not an option of [%s]' % (item['section'], item['option'], item['source'],
+                                                          item['section'])
+        if item['closest']:
+            text += '; closest: %s' % ', '.join(item['closest'])
+    else:
+        text = '[%s] %s (%s): [%s] is not a section Heat reads' % (item['section'], item['option'], item['source'],
+                                                                    item['section'])
+        if item['closest']:
+            text += '; closest: %s' % ', '.join('[%s]' % name for name in item['closest'])
+    if item['elsewhere']:
+        text += '; %s is an option of %s' % (item['option'], ', '.join('[%s]' % name for name in item['elsewhere']))
+    return text
+
+
+def describe_deprecated(item):
+    text = '[%s] %s (%s) is deprecated' % (item['section'], item['option'], item['source'])
+    if item['replacement']:
+        section, option = item['replacement'].split('.', 1)
+        return text + ': its name is now [%s] %s' % (section, option)
+    return text + ' for removal' + (': %s' % ' '.join(item['reason'].split()) if item['reason'] else '')
+
