@@ -48,6 +48,8 @@ BAD_INPUT = [
     ('insane region name', {'heat_region': 'Region One/../x'}, 'heat_region'),
     ('non-scalar override', {'heat_conf_overrides': {'DEFAULT': {'debug': [True]}}}, 'heat_conf_overrides'),
     ('override section not a mapping', {'heat_conf_overrides': {'DEFAULT': 'debug=true'}}, 'heat_conf_overrides'),
+    ('override of an input', {'heat_conf_overrides': {'database': {'connection': 'mysql+pymysql://h:x@nohost.invalid/h'}}},
+     ['heat_conf_overrides sets [database] connection', 'heat_db_host']),
     ('database unreachable', {'heat_db_host': 'controller', 'heat_db_port': 3307, 'heat_db_wait_timeout': 6}, 'heat_db'),
     ('keystone unreachable', {'heat_keystone_internal_url': 'http://controller:5999', 'heat_keystone_wait_timeout': 6},
      ['Keystone at http://controller:5999/v3 is unreachable', 'heat_keystone_internal_url']),

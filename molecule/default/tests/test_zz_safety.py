@@ -53,23 +53,75 @@ def delete_stack_as_demo(name):
 
 
 def test_wrong_stack_domain_admin_password_is_named():
-    # heat.conf gets a password Keystone does not know: the stack user can't be
-    # created. A stack of its own, so that the kept testStack is not involved;
-    # the smoke template, whose wait condition handle needs that stack user
-    # (the guide's server needs none).
-    broken = {'heat_conf_overrides': {'DEFAULT': {'stack_domain_admin_password': 'not-the-domain-password'}},
-              'heat_verify_stack_name': 'brokenStack', 'heat_verify_keep_stack': False,
-              'heat_verify_template': 'smoke'}
-    run = playbook('site.yml', extra=broken)
+    # heat.conf holds a password Keystone does not know (edited behind the
+    # role: heat_conf_overrides may not set it): the stack user can't be
+    # created. A stack of its own, so that the kept testStack is not
+    # involved; the smoke template, whose wait condition handle needs that
+    # stack user (the guide's server needs none).
+    rc, out = in_controller("sed -i 's/^stack_domain_admin_password *=.*/stack_domain_admin_password = "
+                            "not-the-domain-password/' /etc/heat/heat.conf && systemctl restart heat-engine")
+    assert rc == 0, out
+    broken = {'heat_verify_stack_name': 'brokenStack', 'heat_verify_keep_stack': False, 'heat_verify_template': 'smoke'}
     try:
+        run = playbook('playbooks/verify.yml', extra=broken)
         assert run.rc != 0, run
         assert 'stack_domain_admin_password' in run.out, run
         assert 'not-the-domain-password' not in run.out
     finally:
-        # Restore heat.conf (the override's key back to the inventory's value).
+        # Restore heat.conf (the key back to the inventory's value).
         repair = playbook('playbooks/heat.yml')
         assert repair.rc == 0, repair
         delete_stack_as_demo('brokenStack')
+
+
+# What operators write around the role's inputs, refused before any change
+# (heat.conf, the services' start times): an option the role writes from an
+# input, and one the installed Heat does not register. (case, overrides,
+# what the failure must say)
+BAD_OVERRIDES = [
+    ('short encryption key', {'DEFAULT': {'auth_encryption_key': 'short'}},
+     ['heat_conf_overrides sets [DEFAULT] auth_encryption_key', 'heat_auth_encryption_key']),
+    ('another 32-byte key', {'DEFAULT': {'auth_encryption_key': 'another-key-of-32-ascii-chars-00'}},
+     ['heat_conf_overrides sets [DEFAULT] auth_encryption_key', 'heat_auth_encryption_key_rotate']),
+    ('database connection', {'database': {'connection': 'mysql+pymysql://heat:x@nohost.invalid/heat'}},
+     ['heat_conf_overrides sets [database] connection', 'heat_db_host']),
+    ('misplaced option', {'ec2authtoken': {'www_authenticate_uri': 'http://controller:5000/v3'}},
+     ['[ec2authtoken] www_authenticate_uri (heat_conf_overrides): not an option of [ec2authtoken]',
+      'www_authenticate_uri is an option of [keystone_authtoken]', 'heat_conf_unregistered']),
+    ('misspelt section', {'keystone_authtokn': {'region_name': 'RegionOne'}},
+     ['[keystone_authtokn] region_name (heat_conf_overrides): [keystone_authtokn] is not a section Heat reads',
+      'closest: [keystone_authtoken]']),
+    ('misspelt option', {'DEFAULT': {'max_stacks_per_tenantt': 10}},
+     ['[DEFAULT] max_stacks_per_tenantt (heat_conf_overrides): not an option of [DEFAULT]',
+      'closest: max_stacks_per_tenant']),
+]
+
+
+@pytest.mark.parametrize('case,overrides,said', BAD_OVERRIDES, ids=[c[0] for c in BAD_OVERRIDES])
+def test_bad_overrides_are_refused_before_any_change(case, overrides, said):
+    conf, before = heat_conf_sum(), restart_times()
+    run = playbook('site.yml', extra={'heat_conf_overrides': overrides})
+    assert run.rc != 0, run
+    text = re.sub(r'\s+', ' ', run.out)
+    for words in said:
+        assert words in text, 'the failure does not say %r: %r' % (words, run)
+    assert 'nohost.invalid' not in run.out and secrets_in(run.out) == []
+    assert heat_conf_sum() == conf and restart_times() == before, '%s changed the controller' % case
+
+
+def test_options_only_a_plugin_reads_pass_when_listed_deprecated_ones_warn():
+    # In check mode: what would be written, nothing written.
+    extra = {'heat_conf_overrides': {'my_plugin': {'endpoint': 'http://plugin:9000'},
+                                      'keystone_authtoken': {'auth_uri': 'http://controller:5000'}}}
+    run = playbook('playbooks/heat.yml', '--check', extra=extra)
+    assert run.rc != 0, run
+    assert '[my_plugin] endpoint (heat_conf_overrides): [my_plugin] is not a section Heat reads' in \
+        re.sub(r'\s+', ' ', run.out), run
+    run = playbook('playbooks/heat.yml', '--check', extra=dict(extra, heat_conf_unregistered=['my_plugin.endpoint']))
+    assert run.rc == 0, run
+    assert ('[keystone_authtoken] auth_uri (heat_conf_overrides) is deprecated: its name is now [keystone_authtoken] '
+            'www_authenticate_uri' in re.sub(r'\s+', ' ', run.out)), run
+    assert 'changed: ' in task_section(run.out, 'Configure heat.conf'), run
 
 
 def outage(unit, seconds):
