@@ -94,6 +94,11 @@ options:
       enabled:
         description: Whether the user is enabled; not compared when left out.
         type: bool
+      label:
+        description:
+          - How failure messages name this user instead of V(user <name>); a caller such as
+            a role gives the input the entry comes from.
+        type: str
   roles:
     description:
       - Global roles to create. Each element is a role name or a dictionary with the keys
@@ -130,6 +135,11 @@ options:
         default: Default
       domain:
         description: Domain the role is granted on. Exactly one of O(role_assignments[].project) and O(role_assignments[].domain).
+        type: str
+      label:
+        description:
+          - How failure messages name this entry instead of by its place in O(role_assignments)
+            (V(role_assignments[0])); a caller such as a role gives the input the entry comes from.
         type: str
   services:
     description:
@@ -186,6 +196,11 @@ options:
       enabled:
         description: Whether the endpoint is enabled; not compared when left out.
         type: bool
+      label:
+        description:
+          - How failure messages name this entry instead of by its place in O(endpoints)
+            (V(endpoints[0])); a caller such as a role gives the input the entry comes from.
+        type: str
   update_password:
     description: Default of O(users[].update_password).
     type: str

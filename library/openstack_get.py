@@ -98,10 +98,12 @@ token:
       type: list
       elements: str
     catalog:
-      description: Service type to the URL of its endpoint for the credentials' interface and region.
+      description:
+        - Service type to the URL of its endpoint for the credentials' interface and region; its keys are
+          the services of that region.
       type: dict
     services:
-      description: Every service type of the catalog.
+      description: Every service type of the catalog, in every region.
       type: list
       elements: str
 answers:
@@ -174,10 +176,13 @@ def main():
         if request['service']:
             base = token['catalog'].get(request['service'])
             if not base:
-                module.fail_json(msg='the catalog of %s has no %s %s endpoint%s (services: %s)'
+                # The services listed are those of the region and interface asked for, where the URL was looked for.
+                module.fail_json(msg='the catalog of %s has no %s %s endpoint%s (services: %s)%s'
                                      % (who, creds['interface'], request['service'],
                                         ' in region %s' % creds['region_name'] if creds['region_name'] else '',
-                                        ', '.join(token['services']) or 'none'),
+                                        ', '.join(sorted(token['catalog'])) or 'none',
+                                        '; %s has endpoints only in another region or for another interface'
+                                        % request['service'] if request['service'] in token['services'] else ''),
                                  cause='catalog', token=token, answers=answers)
             url = base + request['path']
         else:

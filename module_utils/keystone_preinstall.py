@@ -35,6 +35,7 @@ class Keystone(object):
         self.url = v3_url(creds['auth_url'])
         # Looked up at call time, so that tests can patch them.
         self.sleep, self.clock = time.sleep, time.monotonic
+        self.timeout = timeout
         self.deadline = self.clock() + timeout
         self.token = None
         validate = module.params['validate_certs']
@@ -64,7 +65,7 @@ class Keystone(object):
                 problem = str(exc) or type(exc).__name__
             if self.clock() + self.RETRY_DELAY > self.deadline:
                 raise CheckFailed('unreachable', 'Keystone at %s is unreachable or failing (%s) after retrying '
-                                                 'for the timeout (keystone.check.timeout)' % (self.url, problem))
+                                                 'for %d s' % (self.url, problem, self.timeout))
             self.sleep(self.RETRY_DELAY)
 
     def authenticate(self):
@@ -130,9 +131,10 @@ def check_keystone(module, creds, opts):
             if found:
                 projects.append(dict(name=found[0]['name'], domain=state.domains_by_id[domain_id]['name'],
                                      id=found[0]['id']))
-        refs.project(wanted['name'], wanted['domain'], 'keystone.check.projects[%d]' % index)
+        # Named by its label (the caller's input) or by nothing: the caller knows why it checks it.
+        refs.project(wanted['name'], wanted['domain'], wanted.get('label'))
     errors = region_errors(state, [region])
-    errors += identity_region_errors(state, ks_region, opts['interface'], 'keystone.check.keystone_region', [region])
+    errors += identity_region_errors(state, ks_region, opts['interface'], [region])
     errors += refs.errors()
     if errors:
         raise CheckFailed(errors[0][0], '; '.join(text for _cause, text in errors))
@@ -162,6 +164,8 @@ def options():
         projects=dict(type='list', elements='dict', default=[], options=dict(
             name=dict(type='str', required=True),
             domain=dict(type='str', default='Default'),
+            # How messages name the project (e.g. the role input it comes from).
+            label=dict(type='str'),
         )),
         timeout=dict(type='int', default=60),
     )

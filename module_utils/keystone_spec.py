@@ -79,12 +79,14 @@ def normalise(params, secrets):
         endpoints=endpoints,
     )
     for kind, key in IDENTITY_KEYS:
-        seen = set()
+        seen = {}
         for item in spec[kind]:
             ident = tuple(item.get(k) for k in key)
             if ident in seen:
-                errors.append('%s lists %s twice' % (kind, '/'.join(str(v) for v in ident)))
-            seen.add(ident)
+                labels = [x['label'] for x in (seen[ident], item) if x.get('label')]
+                errors.append('%s %s is given twice%s' % (kind[:-1], '/'.join(str(v) for v in ident),
+                                                          ' (%s)' % ', '.join(labels) if labels else ''))
+            seen[ident] = item
     return spec, errors
 
 
@@ -129,12 +131,21 @@ def resolve_service(spec, state, ref):
     return None
 
 
+def named_by(entry, default):
+    """How a message names a spec entry: its `label` (the caller's own term, e.g. the role input
+    it comes from) or `default` (its place in the module's options, e.g. role_assignments[0])."""
+    return entry.get('label') or default
+
+
 class References(object):
     """The domains and projects a spec needs, and which of them Keystone lacks.
 
     Projects are referenced (default projects, role assignment targets), never
     created: the service project is the cloud's, made when Keystone was.
     `domains`: the names the spec would create (None: it creates none).
+    `used_by`: what names the reference (None: nothing but the caller, which says why itself).
+    The advice is neutral: the caller may be a role whose operator never wrote
+    this module's options.
     """
 
     def __init__(self, state, domains=None):
@@ -147,8 +158,9 @@ class References(object):
     def domain(self, ref, used_by):
         if ref in self.spec_domains or self.state.domain_id(ref):
             return True
-        if used_by not in self.missing_domains.setdefault(ref, []):
-            self.missing_domains[ref].append(used_by)
+        users = self.missing_domains.setdefault(ref, [])
+        if used_by and used_by not in users:
+            users.append(used_by)
         return False
 
     def project(self, name, domain, used_by):
@@ -156,20 +168,25 @@ class References(object):
             return
         if self.state.project(name, domain):
             return
-        self.missing_projects.setdefault((name, domain), []).append(used_by)
+        users = self.missing_projects.setdefault((name, domain), [])
+        if used_by:
+            users.append(used_by)
 
     def errors(self):
         errors = []
         for name, users in sorted(self.missing_domains.items()):
-            errors.append(('domain', "domain '%s' (needed by %s) does not exist in Keystone%s; existing domains: %s. "
-                           "%s or correct the name"
-                           % (name, ', '.join(users), " and is not listed in `domains`" if self.creates_domains else '',
-                              ', '.join(sorted(self.state.domains_by_name)) or 'none',
-                              'Add it to `domains`' if self.creates_domains else 'Create it')))
+            errors.append(('domain', "domain '%s'%s does not exist in Keystone%s; existing domains: %s. "
+                           "Create it or correct the name"
+                           % (name, _named_by(users), ' and is not created by this registration' if self.creates_domains
+                              else '', ', '.join(sorted(self.state.domains_by_name)) or 'none')))
         for (name, domain), users in sorted(self.missing_projects.items()):
-            errors.append(('project', "project '%s' in domain %s (needed by %s) does not exist in Keystone: it is "
-                           "referenced, not created; create it or correct the name" % (name, domain, ', '.join(users))))
+            errors.append(('project', "project '%s' in domain %s%s does not exist in Keystone: it is "
+                           "referenced, not created; create it or correct the name" % (name, domain, _named_by(users))))
         return errors
+
+
+def _named_by(users):
+    return ' (named by %s)' % ', '.join(users) if users else ''
 
 
 def region_errors(state, wanted):
@@ -192,21 +209,22 @@ def validate(spec, state, params):
     errors = []
     refs = References(state, [d['name'] for d in spec['domains']])
     for u in spec['users']:
-        refs.domain(u['domain'], 'user %s' % u['name'])
+        user = named_by(u, 'user %s' % u['name'])
+        refs.domain(u['domain'], user)
         if u.get('default_project'):
-            refs.project(u['default_project'], u['default_project_domain'], 'default project of user %s' % u['name'])
+            refs.project(u['default_project'], u['default_project_domain'], 'the default project of %s' % user)
     spec_users = set((u['name'], u['domain']) for u in spec['users'])
     spec_roles = set(r['name'] for r in spec['roles'])
     for index, a in enumerate(spec['role_assignments']):
-        label = 'role_assignments[%d]' % index
+        label = named_by(a, 'role_assignments[%d]' % index)
         if refs.domain(a['user_domain'], label) and (a['user'], a['user_domain']) not in spec_users \
                 and not state.user(a['user'], a['user_domain']):
-            errors.append(('specification', "user '%s' in domain %s (%s) does not exist in Keystone and is not "
-                           "listed in `users`: add it to `users` or correct the name"
+            errors.append(('specification', "user '%s' in domain %s (named by %s) does not exist in Keystone and is "
+                           "not created by this registration: create it or correct the name"
                            % (a['user'], a['user_domain'], label)))
         if a['role'] not in spec_roles and a['role'] not in state.roles:
-            errors.append(('specification', "role '%s' (%s) does not exist in Keystone and is not listed in "
-                           "`roles`; existing roles: %s. Add it to `roles` or correct the name"
+            errors.append(('specification', "role '%s' (named by %s) does not exist in Keystone and is not created by "
+                           "this registration; existing roles: %s. Create it or correct the name"
                            % (a['role'], label, ', '.join(sorted(state.roles)) or 'none')))
         if a.get('project'):
             refs.project(a['project'], a['project_domain'], label)
@@ -217,28 +235,30 @@ def validate(spec, state, params):
     errors += region_errors(state, regions)
     endpoint_services = []
     for index, e in enumerate(spec['endpoints']):
+        label = named_by(e, 'endpoints[%d]' % index)
         found = resolve_service(spec, state, e['service'])
         if found is None:
-            errors.append(('specification', "service '%s' (endpoints[%d]) does not exist in Keystone and is not "
-                           "listed in `services` (looked up by name, then by type): add it to `services`"
-                           % (e['service'], index)))
+            errors.append(('specification', "service '%s' (named by %s) does not exist in Keystone, by name or by "
+                           "type, and is not created by this registration: create it or correct the name"
+                           % (e['service'], label)))
         elif isinstance(found, str):
-            errors.append(('specification', '%s (endpoints[%d])' % (found, index)))
+            errors.append(('specification', '%s (named by %s)' % (found, label)))
         endpoint_services.append(found)
     errors += identity_region_errors(state, params['identity_region'], params['identity_interface'], checked=regions)
     return errors, endpoint_services
 
 
-def identity_region_errors(state, region, interface, option='identity_region', checked=()):
+def identity_region_errors(state, region, interface, checked=()):
     """The region keystonemiddleware looks Keystone up in: an identity endpoint of `interface` there.
-    A missing region among `checked` (region_errors has named it) is not named twice."""
+    A missing region among `checked` (region_errors has named it) is not named twice. Worded by what
+    the region is for, not by an option's name: the module's, or the role's plan's, whoever calls."""
     if not region:
         return []
     if region not in (state.regions or []):
         if region in checked:
             return []
-        return [('identity_region', "region '%s' (%s) does not exist in Keystone; existing regions: %s"
-                 % (region, option, ', '.join(sorted(state.regions or [])) or 'none'))]
+        return [('identity_region', "region '%s', where Heat's keystonemiddleware looks Keystone up, does not exist "
+                 "in Keystone; existing regions: %s" % (region, ', '.join(sorted(state.regions or [])) or 'none'))]
     identity = set(s['id'] for s in state.services if s.get('type') == 'identity')
     found = dict()
     for e in state.endpoints:
@@ -247,9 +267,9 @@ def identity_region_errors(state, region, interface, option='identity_region', c
     if interface in found.get(region, ()):
         return []
     have = '; '.join('%s (%s)' % (r, ', '.join(sorted(i))) for r, i in sorted(found.items(), key=str)) or 'none'
-    return [('identity_region', "Keystone's catalog has no %s identity endpoint in region %s (%s), "
+    return [('identity_region', "Keystone's catalog has no %s identity endpoint in region %s, "
              "where Heat's keystonemiddleware looks Keystone up: every Heat API call would answer 500 "
-             "EndpointNotFound. Identity endpoints exist in: %s" % (interface, region, option, have))]
+             "EndpointNotFound. Identity endpoints exist in: %s" % (interface, region, have))]
 
 
 def registration_options():
@@ -263,6 +283,7 @@ def registration_options():
         )),
         users=dict(type='list', elements='dict', default=[], options=dict(
             name=dict(type='str', required=True),
+            label=dict(type='str'),
             domain=dict(type='str', default='Default'),
             password=dict(type='str', no_log=True),
             update_password=dict(type='str', choices=['always', 'on_create'], no_log=False),
@@ -284,6 +305,7 @@ def registration_options():
                 project=dict(type='str'),
                 project_domain=dict(type='str', default='Default'),
                 domain=dict(type='str'),
+                label=dict(type='str'),
             )),
         services=dict(type='list', elements='dict', default=[], options=dict(
             name=dict(type='str', required=True),
@@ -297,6 +319,7 @@ def registration_options():
             url=dict(type='str', required=True),
             region=dict(type='str'),
             enabled=dict(type='bool'),
+            label=dict(type='str'),
         )),
         update_password=dict(type='str', default='always', choices=['always', 'on_create'], no_log=False),
         identity_region=dict(type='str'),

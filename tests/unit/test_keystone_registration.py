@@ -1176,8 +1176,8 @@ def test_write_answered_5xx_is_not_repeated(run, keystone, sleeps):
 def test_missing_domain_fails_before_any_write(run, keystone):
     result = run(heat_spec(domains=[]), fail=True)
     assert result['msg'] == (
-        "domain 'heat' (needed by user heat_domain_admin, role_assignments[1]) does not exist in Keystone "
-        "and is not listed in `domains`; existing domains: Default. Add it to `domains` or correct the name. "
+        "domain 'heat' (named by user heat_domain_admin, role_assignments[1]) does not exist in Keystone "
+        "and is not created by this registration; existing domains: Default. Create it or correct the name. "
         "Nothing was changed.")
     # the project, roles, services ... of the same spec were valid, but nothing was written
     assert keystone.writes == []
@@ -1189,8 +1189,8 @@ def test_missing_role_fails_before_any_write(run, keystone):
     spec['role_assignments'].append({'user': 'heat', 'role': 'heat_stack_owner', 'project': 'service'})
     result = run(spec, fail=True)
     assert result['msg'] == (
-        "role 'heat_stack_owner' (role_assignments[2]) does not exist in Keystone and is not listed in `roles`; "
-        "existing roles: admin. Add it to `roles` or correct the name. Nothing was changed.")
+        "role 'heat_stack_owner' (named by role_assignments[2]) does not exist in Keystone and is not created by "
+        "this registration; existing roles: admin. Create it or correct the name. Nothing was changed.")
     assert keystone.writes == []
 
 
@@ -1200,11 +1200,11 @@ def test_missing_references_are_all_reported(run, keystone):
     spec['role_assignments'].append({'user': 'nobody', 'role': 'admin', 'project': 'service'})
     result = run(spec, fail=True)
     msg = result['msg']
-    assert "project 'service' in domain Default (needed by default project of user heat, role_assignments[0], " \
+    assert "project 'service' in domain Default (named by the default project of user heat, role_assignments[0], " \
            "role_assignments[2]) does not exist" in msg
-    assert "user 'nobody' in domain Default (role_assignments[2]) does not exist" in msg
-    assert "service 'heat' (endpoints[0]) does not exist" in msg
-    assert "service 'heat-cfn' (endpoints[5]) does not exist" in msg
+    assert "user 'nobody' in domain Default (named by role_assignments[2]) does not exist" in msg
+    assert "service 'heat' (named by endpoints[0]) does not exist" in msg
+    assert "service 'heat-cfn' (named by endpoints[5]) does not exist" in msg
     assert keystone.writes == []
 
 
@@ -1230,7 +1230,7 @@ def test_invalid_roles_entry(run, keystone):
 
 def test_duplicate_spec_entries(run, keystone):
     result = run({'users': [{'name': 'heat'}, {'name': 'heat', 'domain': 'Default'}]}, fail=True)
-    assert 'users lists heat/Default twice' in result['msg']
+    assert 'user heat/Default is given twice' in result['msg']
 
 
 def test_role_assignment_needs_exactly_one_target(run, keystone):
@@ -1301,10 +1301,68 @@ def test_missing_project_fails_naming_it_before_any_write(run, keystone):
     del keystone.data['projects'][keystone.service_project['id']]
     result = run(heat_spec(), fail=True)
     assert result['msg'].startswith(
-        "project 'service' in domain Default (needed by default project of user heat, role_assignments[0]) "
+        "project 'service' in domain Default (named by the default project of user heat, role_assignments[0]) "
         "does not exist in Keystone: it is referenced, not created")
     assert keystone.writes == []
     assert keystone.count('projects', name='service') == 0
+
+
+# What a role calling the module can be told, when it labels its entries:
+# the labels, never the module's own options (users, role_assignments[0]).
+MODULE_TERMS = ('role_assignments[', 'endpoints[', 'users[', '`users`', '`roles`', '`domains`', '`services`',
+                'identity_region')
+
+
+def role_registration(**inputs):
+    """The heat role's registration (vars/main/main.yml), rendered with the role's defaults and `inputs`."""
+    from test_role_vars import render
+    inputs = dict(dict(heat_keystone_password=HEAT_PASSWORD, heat_domain_admin_password=HDA_PASSWORD), **inputs)
+    spec = render('Debian', '{{ _heat_keystone_registration }}', **inputs)
+    return heat_spec(**spec)
+
+
+def test_the_roles_registration_labels_every_user_and_role_assignment():
+    spec = role_registration()
+    assert [u['label'] for u in spec['users']] == ['heat_keystone_user', 'heat_domain_admin_user']
+    assert [a['label'] for a in spec['role_assignments']] == [
+        "heat_keystone_user's admin role on heat_service_project", "heat_domain_admin_user's admin role on heat_stack_domain"]
+
+
+def test_a_missing_service_project_is_named_in_the_roles_terms(run, keystone):
+    result = run(role_registration(heat_service_project='servcie'), fail=True)
+    assert result['msg'] == (
+        "project 'servcie' in domain Default (named by the default project of heat_keystone_user, heat_keystone_user's "
+        "admin role on heat_service_project) does not exist in Keystone: it is referenced, not created; create it or "
+        "correct the name. Nothing was changed.")
+    assert run.writes == []
+
+
+def test_missing_domains_users_and_roles_are_named_by_the_labels(run, keystone):
+    spec = role_registration(heat_keystone_user_domain='Defualt')
+    spec['role_assignments'].append({'user': 'nobody', 'role': 'missing', 'project': 'service', 'label': 'the demo grant'})
+    spec['users'] += [dict(spec['users'][1], name='heat_domain_admin')]
+    msg = run(spec, fail=True)['msg']
+    assert msg == ('invalid specification: user heat_domain_admin/heat is given twice (heat_domain_admin_user, '
+                   'heat_domain_admin_user). Nothing was changed.')
+    spec['users'].pop()
+    msg = run(spec, fail=True)['msg']
+    assert ("domain 'Defualt' (named by heat_keystone_user, heat_keystone_user's admin role on heat_service_project) "
+            "does not exist in Keystone and is not created by this registration; existing domains: Default. "
+            "Create it or correct the name") in msg
+    assert ("user 'nobody' in domain Default (named by the demo grant) does not exist in Keystone and is not created "
+            "by this registration: create it or correct the name") in msg
+    assert "role 'missing' (named by the demo grant) does not exist in Keystone" in msg
+    assert [term for term in MODULE_TERMS if term in msg] == []
+    assert run.writes == []
+
+
+def test_an_unlabelled_entry_is_named_by_its_place(run, keystone):
+    result = run(heat_spec(endpoints=[{'service': 'nova', 'interface': 'public', 'url': HEAT_URL},
+                                      {'service': 'nova', 'interface': 'internal', 'url': HEAT_URL,
+                                       'label': 'the compute endpoint'}]), fail=True)
+    assert ("service 'nova' (named by endpoints[0]) does not exist in Keystone, by name or by type, and is not "
+            "created by this registration: create it or correct the name") in result['msg']
+    assert "service 'nova' (named by the compute endpoint) does not exist" in result['msg']
 
 
 def test_the_identity_region_is_checked_before_any_write(run, keystone):
@@ -1312,11 +1370,13 @@ def test_the_identity_region_is_checked_before_any_write(run, keystone):
     keystone.add('regions', {'id': 'RegionTwo', 'description': '', 'parent_region_id': None})
     result = run(heat_spec(identity_region='RegionTwo'), fail=True)
     assert result['cause'] == 'identity_region'
-    assert ("no internal identity endpoint in region RegionTwo (identity_region)" in result['msg']
+    assert ("no internal identity endpoint in region RegionTwo, where Heat's keystonemiddleware looks Keystone up"
+            in result['msg']
             and 'Identity endpoints exist in: RegionOne (admin, internal, public)' in result['msg']), result['msg']
     assert run.writes == []
     result = run(heat_spec(identity_region='RegionNine'), fail=True)
-    assert result['cause'] == 'identity_region' and "region 'RegionNine' (identity_region) does not exist" in result['msg']
+    assert result['cause'] == 'identity_region' and ("region 'RegionNine', where Heat's keystonemiddleware looks "
+                                                     "Keystone up, does not exist" in result['msg'])
     assert run(heat_spec(identity_region='RegionOne'))['changed'] is True
 
 

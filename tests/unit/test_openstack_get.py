@@ -98,3 +98,48 @@ def test_a_service_missing_from_the_catalog_is_named(get, keystone, network):
 def test_the_region_chooses_the_endpoint(get, keystone, network):
     result = get(auth=admin_auth(region_name='RegionTwo', interface='public'))
     assert result['token']['catalog'] == {'network': 'http://other:9696'}
+
+
+def test_a_service_of_another_region_only_is_named_as_such(get, keystone, network):
+    # RegionTwo has the network endpoint only: identity is elsewhere.
+    result = get(fail=True, auth=admin_auth(region_name='RegionTwo', interface='public'),
+                 requests=[{'name': 'who', 'service': 'identity', 'path': '/'}])
+    assert result['msg'].endswith('has no public identity endpoint in region RegionTwo (services: network); identity '
+                                  'has endpoints only in another region or for another interface')
+
+
+class Access(object):
+    """What describe() reads of a keystoneauth1 AccessInfo."""
+    user_id, username, user_domain_name = 'u1', 'demo', 'Default'
+    project_id, project_name, project_domain_name = 'p1', 'demo', 'Default'
+    role_names = ['member']
+
+    def __init__(self, catalog):
+        self.service_catalog = type('Catalog', (), {'catalog': catalog})()
+
+
+def endpoint(region, url, interface='public'):
+    return {'interface': interface, 'region_id': region, 'region': region, 'url': url}
+
+
+# A cloud whose RegionOne has everything, and RegionTwo only Heat.
+TWO_REGIONS = [
+    {'type': 'identity', 'endpoints': [endpoint('RegionOne', 'http://k:5000/v3/')]},
+    {'type': 'compute', 'endpoints': [endpoint('RegionOne', 'http://nova:8774/v2.1')]},
+    {'type': 'image', 'endpoints': [endpoint('RegionOne', 'http://glance:9292'),
+                                    endpoint('RegionTwo', 'http://glance2:9292', 'internal')]},
+    {'type': 'network', 'endpoints': [endpoint('RegionOne', 'http://neutron:9696')]},
+    {'type': 'orchestration', 'endpoints': [endpoint('RegionOne', 'http://heat:8004/v1/%(tenant_id)s'),
+                                            endpoint('RegionTwo', 'http://heat2:8004/v1/%(tenant_id)s')]},
+]
+
+
+def test_the_catalog_is_the_regions_and_the_services_every_regions():
+    two = openstack_get.describe(Access(TWO_REGIONS), 'public', 'RegionTwo')
+    # RegionTwo's image endpoint is internal: not the public catalog's.
+    assert two['catalog'] == {'orchestration': 'http://heat2:8004/v1/%(tenant_id)s'}
+    assert two['services'] == ['compute', 'identity', 'image', 'network', 'orchestration']
+    one = openstack_get.describe(Access(TWO_REGIONS), 'public', 'RegionOne')
+    assert sorted(one['catalog']) == ['compute', 'identity', 'image', 'network', 'orchestration']
+    assert one['catalog']['identity'] == 'http://k:5000/v3'
+    assert openstack_get.describe(Access(TWO_REGIONS), 'internal', 'RegionTwo')['catalog'] == {'image': 'http://glance2:9292'}

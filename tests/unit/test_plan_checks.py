@@ -427,8 +427,8 @@ def test_region_differing_in_case(run, keystone):
 def test_region_without_identity_endpoint(run, keystone):
     result = run({'region': 'RegionTwo'}, fail=True)
     assert result['cause'] == 'identity_region'
-    assert result['msg'].startswith("Keystone's catalog has no internal identity endpoint in region RegionTwo "
-                                    "(keystone.check.keystone_region)")
+    assert result['msg'].startswith("Keystone's catalog has no internal identity endpoint in region RegionTwo, "
+                                    "where Heat's keystonemiddleware looks Keystone up:")
     assert result['msg'].endswith('Identity endpoints exist in: RegionOne (admin, internal, public)')
 
 
@@ -447,15 +447,25 @@ def test_interface_is_checked(run, keystone):
 def test_missing_project_is_named_and_not_created(run, keystone):
     result = run({'projects': [{'name': 'servcie'}]}, fail=True)
     assert result['cause'] == 'project'
-    assert result['msg'].startswith("project 'servcie' in domain Default (needed by keystone.check.projects[0]) does "
+    assert result['msg'].startswith("project 'servcie' in domain Default does "
                                     "not exist in Keystone: it is referenced, not created")
     assert [r['method'] for r in keystone.requests if r['method'] != 'GET'] == ['POST']
+
+
+def test_a_labelled_project_is_named_by_its_label(run, keystone):
+    # The role's call: the label is its input; no option of the plan is named.
+    result = run({'projects': [{'name': 'servcie', 'label': 'heat_service_project'}]}, fail=True)
+    assert result['msg'].startswith("project 'servcie' in domain Default (named by heat_service_project) does not "
+                                    "exist in Keystone: it is referenced, not created")
+    assert 'keystone.check' not in result['msg']
+    result = run({'projects': [{'name': 'service', 'domain': 'Defualt', 'label': 'heat_service_project'}]}, fail=True)
+    assert result['msg'].startswith("domain 'Defualt' (named by heat_service_project) does not exist in Keystone")
 
 
 def test_missing_domain_is_named(run, keystone):
     result = run({'projects': [{'name': 'service', 'domain': 'Defualt'}]}, fail=True)
     assert result['cause'] == 'domain'
-    assert result['msg'] == ("domain 'Defualt' (needed by keystone.check.projects[0]) does not exist in Keystone; "
+    assert result['msg'] == ("domain 'Defualt' does not exist in Keystone; "
                              "existing domains: Default, heat. Create it or correct the name")
 
 

@@ -91,3 +91,16 @@ LIMITS = {'maxTotalInstances': 10, 'totalInstancesUsed': 0, 'maxTotalCores': 20,
 ])
 def test_the_quota_shortfall_names_each_limit(change, short):
     assert quota_shortfall(dict(LIMITS, **change)) == short
+
+
+@pytest.mark.parametrize('name,status,image,fails', [
+    ('image', 404, IMAGE_ID, False),       # an image by ID that is not there: named by a later task
+    ('image', 404, 'cirros', True),        # by name the answer is a list, never a 404
+    ('network', 404, 'cirros', True),      # no list of networks to read
+    ('flavors', 0, 'cirros', True),        # no answer
+    ('limits', 200, 'cirros', False),
+])
+def test_only_answers_with_a_body_to_read_go_on(name, status, image, fails):
+    condition = TASKS['Fail when an API did not answer']['when']
+    item = {'key': name, 'value': {'status': status}}
+    assert render('{{ %s }}' % condition, item=item, heat_verify_image=image) is fails

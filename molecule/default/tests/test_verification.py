@@ -14,7 +14,7 @@ import re
 import pytest
 import yaml
 
-from labtools import ROOT, playbook
+from labtools import ROOT, in_controller, playbook
 
 GUIDE_SERVICES = {'compute', 'image', 'network'}
 
@@ -41,10 +41,11 @@ def kept_stack():
 
 def test_the_template_and_the_reason_are_said(kept_stack, kind):
     if kind == 'guide':
-        said = ('Verifying with the guide template (test-stack.yml) because auto: the catalog has compute, image '
-                'and network, and heat_verify_image and heat_verify_network are set')
+        said = ("Verifying with the guide template (test-stack.yml) because auto: region RegionOne's catalog has "
+                "compute, image and network, and heat_verify_image and heat_verify_network are set")
     else:
-        said = 'Verifying with the smoke template (smoke-stack.yml) because auto: the catalog lacks compute, image, network'
+        said = ("Verifying with the smoke template (smoke-stack.yml) because auto: region RegionOne's catalog lacks "
+                "compute, image, network")
     assert said in re.sub(r'\s+', ' ', kept_stack.out), kept_stack
 
 
@@ -136,3 +137,44 @@ def test_verification_that_leaves_nothing_reports_no_change(demo):
     assert 'CREATE_COMPLETE' in run.out  # a stack was really created
     assert changed_count(run.out) == 0, run
     assert demo('stack list') == []
+
+
+# RegionTwo (prepare-infra.yml) has no endpoint; RegionOne has them all. Heat
+# registered in RegionTwo too (the same heat-api, a second public endpoint of
+# each of its services) must be verified with the smoke template: the guide's
+# server, image and network are RegionOne's, where Heat would not look.
+# The run leaves heat.conf alone (verify.yml only), so Heat itself still works
+# in RegionOne; its own openrc keeps the other tests' demo-openrc.sh on RegionOne.
+REGION_TWO_OPENRC = '/root/demo-openrc-regiontwo.sh'
+
+
+def region_two_endpoints(action):
+    """Create or delete the public orchestration and cloudformation endpoints of RegionTwo."""
+    script = {
+        'create': ('for service in orchestration cloudformation; do '
+                   'url=$(openstack endpoint list --region RegionOne --interface public --service "$service" -f value -c URL); '
+                   'test -n "$url"; '
+                   'openstack endpoint create --region RegionTwo "$service" public "$url" >/dev/null; done'),
+        'delete': ('for id in $(openstack endpoint list --region RegionTwo -f value -c ID); do '
+                   'openstack endpoint delete "$id"; done'),
+    }[action]
+    return in_controller('set -o nounset -o pipefail -o errexit; . /root/admin-openrc.sh; ' + script)
+
+
+def test_verification_follows_heat_region(admin):
+    assert admin('endpoint list --region RegionTwo') == [], 'RegionTwo must start without endpoints'
+    rc, out = region_two_endpoints('create')
+    assert rc == 0, out
+    try:
+        run = playbook('playbooks/verify.yml', extra={'heat_region': 'RegionTwo', 'heat_keystone_region': 'RegionOne',
+                                                      'heat_verify_openrc_path': REGION_TWO_OPENRC})
+        assert run.rc == 0, run
+        said = re.sub(r'\s+', ' ', run.out)
+        assert ("Verifying with the smoke template (smoke-stack.yml) because auto: region RegionTwo's catalog lacks "
+                "compute, image, network") in said, run
+        assert 'CREATE_COMPLETE' in run.out  # the smoke stack was created (and listed) in RegionTwo
+    finally:
+        rc, out = region_two_endpoints('delete')
+        in_controller('rm -f %s' % REGION_TWO_OPENRC)
+    assert rc == 0, out
+    assert admin('endpoint list --region RegionTwo') == []
