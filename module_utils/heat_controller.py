@@ -76,6 +76,13 @@ def service_state(module, unit, files):
     return dict(enabled=enabled, running=started is not None, stale=stale)
 
 
+def timer_state(module, unit):
+    """Whether a systemd timer is enabled at boot and active."""
+    rc, out, err = module.run_command(['systemctl', 'show', '--property=UnitFileState', '--property=ActiveState', unit])
+    found = dict(line.split('=', 1) for line in out.splitlines() if '=' in line)
+    return dict(enabled=found.get('UnitFileState') == 'enabled', active=found.get('ActiveState') == 'active')
+
+
 def owner_group(info):
     try:
         owner = pwd.getpwuid(info.st_uid).pw_name
@@ -97,7 +104,10 @@ def attributes_differ(info, wanted):
 
 
 def file_differs(wanted):
-    """Whether the file at wanted['path'] differs from wanted (content, owner, group, mode), as copy would find it."""
+    """Whether the file at wanted['path'] differs from wanted (content, owner, group, mode), as copy would find it;
+    with state absent, whether it exists."""
+    if wanted.get('state') == 'absent':
+        return os.path.lexists(wanted['path'])
     try:
         info = os.stat(wanted['path'])
         with open(wanted['path'], 'rb') as handle:
@@ -233,8 +243,9 @@ def http_status(url, ca_path=None):
 
 
 def check_params(params):
-    """Errors in the probe's own parameters (services and http entries)."""
-    errors = []
+    """Errors in the probe's own parameters (services, http and managed entries)."""
+    errors = ['managed: %s needs a content' % item['path'] for item in params['managed']
+              if item['state'] == 'present' and item['content'] is None]
     for key, spec in params['services'].items():
         if not isinstance(spec, dict) or not spec.get('unit'):
             errors.append('services: %s must be a mapping with a unit (and files)' % key)
@@ -271,6 +282,7 @@ def probe(module, params):
         cpus=len(os.sched_getaffinity(0)),
         config=config_state(params['config'], params['config_wanted'], code, reader) if params['config_wanted'] else None,
         managed_differ=[item['path'] for item in params['managed'] if file_differs(item)],
+        timers=dict((unit, timer_state(module, unit)) for unit in params['timers']),
     )
 
 
@@ -296,10 +308,13 @@ def argument_spec():
             overrides=dict(type='dict', default={}),
             unregistered=dict(type='list', elements='str', default=[]),
         )),
-        # The other files the role writes, compared as copy compares them.
+        # Systemd timers: whether each is enabled and active.
+        timers=dict(type='list', elements='str', default=[]),
+        # The other files the role writes (or removes), compared as copy compares them.
         managed=dict(type='list', elements='dict', default=[], options=dict(
             path=dict(type='path', required=True),
-            content=dict(type='str', required=True, no_log=True),
+            state=dict(type='str', choices=['present', 'absent'], default='present'),
+            content=dict(type='str', no_log=True),
             owner=dict(type='str'),
             group=dict(type='str'),
             mode=dict(type='str'),

@@ -191,6 +191,22 @@ def _service_errors(i):
     return errors
 
 
+def _housekeeping_errors(i):
+    errors = []
+    if not i['heat_purge_deleted_enabled']:
+        return errors
+    if int(i['heat_purge_deleted_age'] or 0) < 1:
+        errors.append("heat_purge_deleted_age must be at least 1 (in heat_purge_deleted_age_unit), got '%s'."
+                      % i['heat_purge_deleted_age'])
+    schedule = _text(i['heat_purge_deleted_schedule'])
+    if not schedule.strip() or '\n' in schedule or '\r' in schedule:
+        errors.append("heat_purge_deleted_schedule must be a systemd calendar expression on one line (e.g. daily), "
+                      "got '%s'." % schedule.strip())
+    if not _text(i['heat_purge_deleted_host']).strip():
+        errors.append('heat_purge_deleted_host must name the controller that runs the purge.')
+    return errors
+
+
 def _database_errors(i):
     errors = []
     if not _match(HOST, i['heat_db_host']):
@@ -279,7 +295,7 @@ def errors(inputs, host, owned=None):
         return ['Empty or unset: %s. Set them in the inventory, from an Ansible Vault file.' % ', '.join(missing)]
     found = []
     for check in (_key_errors, _keystone_errors, _url_errors, _tls_errors, _service_errors, _database_errors,
-                  _identity_errors):
+                  _identity_errors, _housekeeping_errors):
         found += check(inputs)
     found += override_errors(inputs['heat_conf_overrides'], owned)
     return found or file_errors(inputs, host)

@@ -357,3 +357,30 @@ def test_managed_files_compared_by_content_owner_group_and_mode(module_args, com
     ])
     assert result['controller']['managed_differ'] == [str(other_mode), str(key), str(tmp_path / 'absent'), str(same)]
     assert 'new-secret' not in repr(result)
+
+
+def test_files_to_remove_differ_while_they_exist(module_args, commands, tmp_path):
+    commands({})
+    there = tmp_path / 'heat-purge-deleted.timer'
+    there.write_text('[Timer]\n')
+    result = whole_result(module_args, managed=[{'path': str(there), 'state': 'absent'},
+                                                {'path': str(tmp_path / 'gone.service'), 'state': 'absent'}])
+    assert result['controller']['managed_differ'] == [str(there)]
+
+
+def test_a_file_to_write_needs_its_content(module_args, commands):
+    commands({})
+    module_args({'controller': {'managed': [{'path': '/etc/x.timer'}]}})
+    with pytest.raises(AnsibleFailJson) as failed:
+        heat_plan.main()
+    assert failed.value.args[0]['msg'] == 'managed: /etc/x.timer needs a content'
+
+
+@pytest.mark.parametrize('answer, state', [
+    ((0, 'UnitFileState=enabled\nActiveState=active\n', ''), {'enabled': True, 'active': True}),
+    ((0, 'UnitFileState=disabled\nActiveState=inactive\n', ''), {'enabled': False, 'active': False}),
+    ((1, '', 'Unit heat-purge-deleted.timer could not be found.'), {'enabled': False, 'active': False}),
+])
+def test_timers_enabled_and_active(probe, commands, answer, state):
+    commands({'systemctl show --property=UnitFileState': answer})
+    assert probe(timers=['heat-purge-deleted.timer'])['timers'] == {'heat-purge-deleted.timer': state}

@@ -26,7 +26,8 @@ SECRETS = {
 def role_defaults():
     names = [name for name in yaml.safe_load(DEFAULTS.read_text()) if name.startswith('heat_')]
     rendered = render('Debian', '{{ {%s} }}' % ', '.join("'%s': %s" % (name, name) for name in names),
-                      ansible_play_hosts=['controller1', 'controller2'], **SECRETS)
+                      ansible_play_hosts=['controller1', 'controller2'],
+                      ansible_play_hosts_all=['controller1', 'controller2'], **SECRETS)
     return json.dumps(rendered)
 
 
@@ -100,6 +101,10 @@ def test_the_defaults_with_the_secrets_are_fine():
                                        'heat_stack_user_role and heat_stack_owner_role must be non-empty names'),
     ({'heat_api_processes': 0}, "heat_num_engine_workers and heat_api_processes must be at least 1, got '2', '0'."),
     ({'heat_db_max_retries': -2}, "heat_db_max_retries must be -1 (forever) or more, got '-2'."),
+    ({'heat_purge_deleted_age': 0}, "heat_purge_deleted_age must be at least 1 (in heat_purge_deleted_age_unit), got '0'."),
+    ({'heat_purge_deleted_schedule': 'daily\nExecStart=/bin/sh'},
+     'heat_purge_deleted_schedule must be a systemd calendar expression on one line (e.g. daily)'),
+    ({'heat_purge_deleted_host': ''}, 'heat_purge_deleted_host must name the controller that runs the purge.'),
     ({'heat_lock_path': 'var/lock/heat'}, "heat_lock_path must be an absolute path, got 'var/lock/heat'."),
     ({'heat_memcached_servers': ['controller']}, "heat_memcached_servers entries must be host:port, got ['controller']."),
     ({'heat_conf_overrides': {'DEFAULT': {'debug': [True]}}},
@@ -112,6 +117,10 @@ def test_each_bad_input_is_named(changes, said):
     found = problems(**changes)
     assert len(found) == 1, found
     assert said in found[0]
+
+
+def test_a_disabled_purge_is_not_checked():
+    assert problems(heat_purge_deleted_enabled=False, heat_purge_deleted_age=0) == []
 
 
 def test_every_problem_at_once():

@@ -33,6 +33,7 @@ def render(os_family, expression, **extra):
     for path in [ROLE / 'defaults/main.yml'] + sorted((ROLE / 'vars/main').glob('*.yml')):
         variables.update(trusted(loader.load_from_file(str(path))))
     variables.update(SECRETS, heat_auth_encryption_key='k' * 32, inventory_hostname='controller1',
+                     ansible_play_hosts_all=['controller1'],
                      role_path=str(ROLE), ansible_check_mode=False,
                      ansible_facts={'os_family': os_family, 'processor_vcpus': 2})
     variables.update(extra)
@@ -207,7 +208,8 @@ def test_the_files_the_plan_compares_are_those_config_writes():
     by_path = {item['path']: item for item in files}
     assert set(by_path) == {'/etc/heat/ca-bundle.pem', '/etc/heat/ssl/public/heat.crt', '/etc/heat/ssl/private/heat.pem',
                             '/etc/systemd/system/heat-engine.service.d/heat-role.conf',
-                            '/etc/default/heat-api', '/etc/default/heat-api-cfn'}
+                            '/etc/default/heat-api', '/etc/default/heat-api-cfn',
+                            '/etc/systemd/system/heat-purge-deleted.service', '/etc/systemd/system/heat-purge-deleted.timer'}
     assert by_path['/etc/heat/ssl/private/heat.pem']['mode'] == '0640'
     assert by_path['/etc/heat/ssl/private/heat.pem']['content'] == TLS['heat_tls_key_content']
     assert by_path['/etc/default/heat-api']['content'].endswith(
@@ -216,7 +218,8 @@ def test_the_files_the_plan_compares_are_those_config_writes():
     assert by_path['/etc/heat/ca-bundle.pem']['content'] == CA
     # RHEL: no uwsgi defaults; no CA or TLS files when not given.
     assert [item['path'] for item in render('RedHat', '{{ _heat_managed_files }}')] == [
-        '/etc/systemd/system/openstack-heat-engine.service.d/heat-role.conf']
+        '/etc/systemd/system/openstack-heat-engine.service.d/heat-role.conf',
+        '/etc/systemd/system/heat-purge-deleted.service', '/etc/systemd/system/heat-purge-deleted.timer']
 
 
 def test_every_heat_conf_option_taken_from_an_input_names_its_inputs():
@@ -237,3 +240,16 @@ def test_every_heat_conf_option_taken_from_an_input_names_its_inputs():
         named = set(re.findall(r'\bheat_[a-z0-9_]+', owned[section][key]))
         assert named <= set(specs), (section, key, named - set(specs))
         assert set(re.findall(r'(?<![_\w])heat_[a-z0-9_]+', template)) <= named, (section, key)
+
+
+@pytest.mark.parametrize('host, enabled, state', [
+    ('controller1', True, 'present'), ('controller2', True, 'absent'), ('controller1', False, 'absent')])
+def test_the_purge_runs_on_one_controller_with_the_age_given(host, enabled, state):
+    extra = dict(inventory_hostname=host, groups={'controller': ['controller1', 'controller2']},
+                 heat_purge_deleted_enabled=enabled, heat_purge_deleted_age=7, heat_purge_deleted_age_unit='hours',
+                 heat_purge_deleted_schedule='Sun 03:00')
+    units = [render('Debian', '{{ _heat_files.purge_%s }}' % kind, **extra) for kind in ('service', 'timer')]
+    assert [unit['state'] for unit in units] == [state, state]
+    assert 'ExecStart=/usr/bin/heat-manage purge_deleted -g hours 7\n' in units[0]['content']
+    assert 'User=heat\n' in units[0]['content']
+    assert 'OnCalendar=Sun 03:00\n' in units[1]['content'] and 'Persistent=true\n' in units[1]['content']

@@ -115,6 +115,16 @@ def test_once_per_deployment_steps_ran_on_one_host_only(node):
     assert _module_runs(node('infra'), 'community.mysql.mysql_db', "name=['heat']") >= 1
 
 
+def test_the_purge_of_deleted_stacks_runs_on_one_controller(node):
+    # heat_purge_deleted_host: the group's first controller, none elsewhere.
+    first, *others = CONTROLLERS
+    timer = node(first).service('heat-purge-deleted.timer')
+    assert timer.is_enabled and timer.is_running
+    for other in others + [n for n in ENGINE_HOSTS_EXTRA if node(n).package('heat-engine').is_installed]:
+        assert not node(other).file('/etc/systemd/system/heat-purge-deleted.timer').exists, other
+        assert not node(other).file('/etc/systemd/system/heat-purge-deleted.service').exists, other
+
+
 def test_one_heat_schema(node):
     # One database on infra, tables in it, none left in sqlite on a controller.
     tables = node('infra').check_output("mysql -N -e 'SHOW TABLES' heat").split()
