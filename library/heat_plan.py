@@ -8,7 +8,8 @@ DOCUMENTATION = r'''
 module: heat_plan
 short_description: Read, in one call and concurrently, everything the heat role decides a run on
 description:
-  - Only reads. The heat role's plan, before any change, in one call per controller instead of one
+  - Only reads (it keeps a cache of the installed Heat's option registry in /var/cache/heat-role, outside check
+    mode). The heat role's plan, before any change, in one call per controller instead of one
     task per question, its parts read side by side (each Ansible task costs about 0.35 s of module
     start-up over SSH; the parts mostly wait for the services they ask).
   - O(inputs) - the heat role's inputs checked together first (module_utils/heat_inputs.py). A
@@ -17,7 +18,8 @@ description:
   - O(controller) - this controller's Heat (the packages missing, Heat's version, the services and
     the files they read, the files the role manages, the ec2token code, whether the APIs answer,
     whether heat.conf holds the wanted encryption key, whether heat.conf and the other files the role
-    writes differ from what it would write); see RV(controller).
+    writes differ from what it would write, and every option heat.conf would get looked up in the
+    installed Heat's option registry, module_utils/heat_options.py); see RV(controller).
   - O(database) - whether the database server answers and, with O(database.wanted), whether the
     database and its accounts are in place.
   - O(messaging) - every broker's login, as oslo.messaging logs in.
@@ -108,7 +110,7 @@ options:
 attributes:
   check_mode:
     support: full
-    description: It only reads, in check mode too.
+    description: It only reads, in check mode too (where it does not write the registry's cache either).
   diff_mode:
     support: full
     description: Shows the Keystone objects the registration would change, never a password.
@@ -136,8 +138,10 @@ controller:
   description:
     - The packages missing, Heat's version, the services, files, ec2token code, CPUs, APIs' answers and encryption key.
     - C(config) - C(state) V(same), V(differs) or V(unknown) of heat.conf against O(controller.config_wanted), with
-      C(changes) (C(section.key action), never a value) and C(reason); C(managed_differ) - the paths of
-      O(controller.managed) that differ.
+      C(changes) (C(section.key action), never a value) and C(reason), and C(options) - C(state) V(checked),
+      V(partial) or V(unchecked) (C(reason)), C(unknown) and C(deprecated), each option in words;
+      C(managed_differ) - the paths of O(controller.managed) that differ; C(timers) - whether each of
+      O(controller.timers) is enabled and active.
   returned: when O(controller) is given
   type: dict
 database:

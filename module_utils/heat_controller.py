@@ -146,11 +146,12 @@ def options_state(settings, wanted, reader):
                 deprecated=[heat_options.describe_deprecated(item) for item in found['deprecated']])
 
 
-def registry_reader(wanted, code):
-    """A child reading the installed Heat's option registry, started now, or None where Heat is not installed."""
+def registry_reader(wanted, code, write_cache=True):
+    """The installed Heat's option registry, cached or read by a child started now; None where Heat is not
+    installed."""
     if not wanted or code is None:
         return None
-    return heat_options.Reader(heat_options.auth_types(final_settings(wanted, code)))
+    return heat_options.Reader(heat_options.auth_types(final_settings(wanted, code)), code, write=write_cache)
 
 
 def config_state(path, wanted, code, reader=None):
@@ -266,7 +267,7 @@ def probe(module, params):
         key = dict(deployed=deployed, matches=matches)
     code = ec2token()
     # The slowest read (about a second of imports), in a child while the rest is read.
-    reader = registry_reader(params['config_wanted'], code)
+    reader = registry_reader(params['config_wanted'], code, write_cache=not module.check_mode)
     wanted = list(params['packages']) + ([params['version_package']] if params['version_package'] else [])
     installed = installed_versions(module, wanted)
     return dict(

@@ -7,16 +7,21 @@
 # oslo-config-generator reads), plus the options of each section's
 # keystoneauth plugin (`auth_type`), registered only when the plugin loads.
 #
-# Read in a child Python (read_registry): importing Heat's option modules
-# takes about a second and brings eventlet along, which the plan's threads
-# must not share; the child reads while the plan reads the rest.
+# Read in a child Python (Reader): importing Heat's option modules takes
+# about a second and brings eventlet along, which the plan's threads must
+# not share; the child reads while the plan reads the rest, and the result
+# is cached (CACHE_DIR) by what it depends on, so that a re-run on the same
+# Heat reads a file instead.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import inspect
 import json
+import os
 import subprocess
 import sys
+import tempfile
 
 # The libraries whose options Heat reads from heat.conf: upstream Heat's
 # config-generator.conf, plus oslo.db and oslo.concurrency ([database],
@@ -51,16 +56,9 @@ def _describe(group, opt, registry):
 def read_here(auth_types):
     """The registry, read in this process: {sections: {section: {option: {removal, reason}}},
     renamed: {'section.old': 'section.new'}, plugins: {auth_type: [option, ...]}, failed: [why, ...]}."""
-    from importlib import metadata
-
     registry = dict(sections={}, renamed={}, plugins={}, failed=[])
-    entry_points = metadata.entry_points()
-    if hasattr(entry_points, 'select'):
-        found = entry_points.select(group='oslo.config.opts')
-    else:  # Python < 3.10: a dict by group
-        found = entry_points.get('oslo.config.opts', [])
     seen = set()
-    for entry in found:
+    for entry in _entry_points():
         if entry.name in seen or not (entry.name.startswith('heat.') or entry.name in LIBRARY_NAMESPACES):
             continue
         seen.add(entry.name)
@@ -102,19 +100,63 @@ def child_main():
     json.dump(read_here(json.load(sys.stdin)), sys.stdout)
 
 
-class Reader(object):
-    """The registry read by a child Python, started now, answered by result()."""
+# The registry read last, by what it depends on (cache_key): a no-op run
+# reads this file instead of importing Heat again.
+CACHE_DIR = '/var/cache/heat-role'
 
-    def __init__(self, auth_types, timeout=120):
+
+def _entry_points():
+    from importlib import metadata
+    found = metadata.entry_points()
+    if hasattr(found, 'select'):
+        return found.select(group='oslo.config.opts')
+    return found.get('oslo.config.opts', [])  # Python < 3.10: a dict by group
+
+
+def cache_key(auth_types, code):
+    """What the registry depends on: this code, the Python, the versions of the distributions whose namespaces it
+    loads and keystoneauth1's, the auth types, and the ec2token code (the role's patch changes it in place)."""
+    from importlib import metadata
+    dists = set()
+    for entry in _entry_points():
+        if entry.name.startswith('heat.') or entry.name in LIBRARY_NAMESPACES:
+            dist = getattr(entry, 'dist', None)
+            dists.add((entry.name, dist.metadata['Name'] if dist else '', dist.version if dist else ''))
+    try:
+        dists.add(('keystoneauth1', 'keystoneauth1', metadata.version('keystoneauth1')))
+    except metadata.PackageNotFoundError:
+        pass
+    key = json.dumps([inspect.getsource(sys.modules[__name__]), sys.version, sorted(dists), sorted(auth_types),
+                      (code or {}).get('sha256')])
+    return hashlib.sha256(key.encode('utf-8')).hexdigest()
+
+
+class Reader(object):
+    """The registry: from the cache when what it depends on is unchanged, else read by a child Python, started now,
+    answered by result() (and cached, unless `write` is false: check mode)."""
+
+    def __init__(self, auth_types, code=None, cache_dir=CACHE_DIR, write=True, timeout=120):
         self.timeout = timeout
+        self.auth_types = sorted(set(auth_types))
+        self.write = write
+        self.cache_dir = cache_dir
+        self.process = self.cached = None
+        try:
+            self.path = os.path.join(cache_dir, 'option-registry-%s.json' % cache_key(self.auth_types, code))
+            with open(self.path) as handle:
+                self.cached = json.load(handle)
+            return
+        except (OSError, ValueError):
+            pass
         # This file's own source (standard library only at the top), wherever Ansible put it.
         child = inspect.getsource(sys.modules[__name__]) + '\nchild_main()\n'
         self.process = subprocess.Popen([sys.executable, '-c', child], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, universal_newlines=True)
-        self.auth_types = sorted(set(auth_types))
 
     def result(self):
         """The registry, or a dict with only `failed` when the child could not read it."""
+        if self.cached is not None:
+            return self.cached
         try:
             out, err = self.process.communicate(json.dumps(self.auth_types), timeout=self.timeout)
         except subprocess.TimeoutExpired:
@@ -122,10 +164,28 @@ class Reader(object):
             self.process.communicate()
             return dict(failed=['reading the option registry took more than %d s' % self.timeout])
         try:
-            return json.loads(out)
+            registry = json.loads(out)
         except ValueError:
             last = (err.strip().splitlines() or ['no output'])[-1]
             return dict(failed=['reading the option registry failed (rc %s): %s' % (self.process.returncode, last)])
+        if self.write and 'sections' in registry and not registry['failed']:
+            self._store(registry)
+        return registry
+
+    def _store(self, registry):
+        """Keep only this registry in the cache; a cache that cannot be written is read again next time."""
+        try:
+            os.makedirs(self.cache_dir, mode=0o755, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=self.cache_dir, prefix='.option-registry-')
+            with os.fdopen(handle, 'w') as out:
+                json.dump(registry, out)
+            os.chmod(temporary, 0o644)
+            os.rename(temporary, self.path)
+            for name in os.listdir(self.cache_dir):
+                if name.startswith('option-registry-') and os.path.join(self.cache_dir, name) != self.path:
+                    os.unlink(os.path.join(self.cache_dir, name))
+        except OSError:
+            pass
 
 
 def auth_types(settings):

@@ -124,11 +124,51 @@ def test_without_heat_the_registry_is_not_read(monkeypatch):
         'failed': ['Heat has no oslo.config.opts entry point here (is its Python package installed?)']}
 
 
-def test_the_child_reports_what_it_could_not_read():
-    reader = heat_options.Reader(['password'])
+def test_the_child_reports_what_it_could_not_read(tmp_path):
+    reader = heat_options.Reader(['password'], cache_dir=str(tmp_path))
     found = reader.result()
-    # No Heat in the test's Python: the child says so instead of failing the plan.
+    # No Heat in the test's Python: the child says so instead of failing the plan, and nothing is cached.
     assert found == {'failed': ['Heat has no oslo.config.opts entry point here (is its Python package installed?)']}
+    assert list(tmp_path.iterdir()) == []
+
+
+class FakeChild(object):
+    """subprocess.Popen's stand-in: answers REGISTRY, counts the children started."""
+    started = 0
+
+    def __init__(self, *args, **kwargs):
+        FakeChild.started += 1
+        self.returncode = 0
+
+    def communicate(self, data=None, timeout=None):
+        import json
+        return json.dumps(REGISTRY), ''
+
+
+def test_the_registry_is_cached_by_what_it_depends_on(tmp_path, monkeypatch):
+    monkeypatch.setattr(heat_options.subprocess, 'Popen', FakeChild)
+    FakeChild.started = 0
+    code = {'sha256': 'a' * 64}
+    assert heat_options.Reader(['password'], code, cache_dir=str(tmp_path)).result() == REGISTRY
+    assert heat_options.Reader(['password'], code, cache_dir=str(tmp_path)).result() == REGISTRY
+    assert FakeChild.started == 1, 'the second read was not the cache'
+    [cached] = list(tmp_path.iterdir())
+    assert oct(cached.stat().st_mode & 0o777) == '0o644'
+    # Another ec2token code (the role's patch) or other auth types: read again, one file kept.
+    heat_options.Reader(['password'], {'sha256': 'b' * 64}, cache_dir=str(tmp_path)).result()
+    heat_options.Reader(['password', 'v3password'], {'sha256': 'b' * 64}, cache_dir=str(tmp_path)).result()
+    assert FakeChild.started == 3
+    assert len(list(tmp_path.iterdir())) == 1
+
+
+def test_check_mode_reads_the_cache_but_writes_none(tmp_path, monkeypatch):
+    monkeypatch.setattr(heat_options.subprocess, 'Popen', FakeChild)
+    assert heat_options.Reader(['password'], cache_dir=str(tmp_path), write=False).result() == REGISTRY
+    assert list(tmp_path.iterdir()) == []
+    # A cache that cannot be written is no failure.
+    blocked = tmp_path / 'file'
+    blocked.write_text('')
+    assert heat_options.Reader(['password'], cache_dir=str(blocked / 'sub')).result() == REGISTRY
 
 
 # --- In the plan: the controller part, the failure and the warnings ---------------------------------
