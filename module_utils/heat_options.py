@@ -34,6 +34,14 @@ LIBRARY_NAMESPACES = (
 )
 
 
+def _entry_points():
+    """The oslo.config.opts entry points installed (every namespace, Heat's or not)."""
+    from importlib import metadata
+    found = metadata.entry_points()
+    if hasattr(found, 'select'):
+        return found.select(group='oslo.config.opts')
+    return found.get('oslo.config.opts', [])  # Python < 3.10: a dict by group
+
 
 def _dest(name):
     return name.replace('-', '_')
@@ -103,14 +111,6 @@ def child_main():
 # The registry read last, by what it depends on (cache_key): a no-op run
 # reads this file instead of importing Heat again.
 CACHE_DIR = '/var/cache/heat-role'
-
-
-def _entry_points():
-    from importlib import metadata
-    found = metadata.entry_points()
-    if hasattr(found, 'select'):
-        return found.select(group='oslo.config.opts')
-    return found.get('oslo.config.opts', [])  # Python < 3.10: a dict by group
 
 
 def cache_key(auth_types, code):
