@@ -46,19 +46,19 @@ def test_a_region_without_the_guides_services_gets_the_smoke_template():
     facts = choose(token(['orchestration']))
     assert facts['_heat_verify_catalog_types'] == ['orchestration']
     assert facts['_heat_verify_kind'] == 'smoke'
-    assert facts['_heat_verify_why'] == "auto: region RegionTwo's catalog lacks compute, image, network"
+    assert facts['_heat_verify_why'] == "auto: the catalog of region RegionTwo lacks compute, image, network"
     assert facts['_heat_verify_lacking'] == ['compute', 'image', 'network']
 
 
 def test_a_region_lacking_one_service_names_it():
     facts = choose(token(['compute', 'identity', 'orchestration', 'network']), region='RegionOne')
-    assert (facts['_heat_verify_kind'], facts['_heat_verify_why']) == ('smoke', "auto: region RegionOne's catalog lacks image")
+    assert (facts['_heat_verify_kind'], facts['_heat_verify_why']) == ('smoke', "auto: the catalog of region RegionOne lacks image")
 
 
 def test_a_region_with_everything_gets_the_guides_template():
     facts = choose(token(EVERYTHING), region='RegionOne')
     assert facts['_heat_verify_kind'] == 'guide'
-    assert facts['_heat_verify_why'] == ("auto: region RegionOne's catalog has compute, image and network, and "
+    assert facts['_heat_verify_why'] == ("auto: the catalog of region RegionOne has compute, image and network, and "
                                          "heat_verify_image and heat_verify_network are set")
     assert facts['_heat_verify_lacking'] == []
 
@@ -73,7 +73,7 @@ def test_a_forced_template_is_said_and_a_forced_guide_in_a_bare_region_is_refuse
     assert refused is (kind == 'guide')
     if refused:
         msg = ' '.join(render(forced['ansible.builtin.fail']['msg'], **variables).split())
-        assert msg.startswith("heat_verify_template is guide, but region RegionTwo's catalog (heat_region")
+        assert msg.startswith("heat_verify_template is guide, but the catalog of region RegionTwo (heat_region")
         assert 'lacks compute, image, network (registered in another region only): use heat_verify_template' in msg
 
 

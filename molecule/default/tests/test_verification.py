@@ -41,10 +41,10 @@ def kept_stack():
 
 def test_the_template_and_the_reason_are_said(kept_stack, kind):
     if kind == 'guide':
-        said = ("Verifying with the guide template (test-stack.yml) because auto: region RegionOne's catalog has "
+        said = ("Verifying with the guide template (test-stack.yml) because auto: the catalog of region RegionOne has "
                 "compute, image and network, and heat_verify_image and heat_verify_network are set")
     else:
-        said = ("Verifying with the smoke template (smoke-stack.yml) because auto: region RegionOne's catalog lacks "
+        said = ("Verifying with the smoke template (smoke-stack.yml) because auto: the catalog of region RegionOne lacks "
                 "compute, image, network")
     assert said in re.sub(r'\s+', ' ', kept_stack.out), kept_stack
 
@@ -170,7 +170,7 @@ def test_verification_follows_heat_region(admin):
                                                       'heat_verify_openrc_path': REGION_TWO_OPENRC})
         assert run.rc == 0, run
         said = re.sub(r'\s+', ' ', run.out)
-        assert ("Verifying with the smoke template (smoke-stack.yml) because auto: region RegionTwo's catalog lacks "
+        assert ("Verifying with the smoke template (smoke-stack.yml) because auto: the catalog of region RegionTwo lacks "
                 "compute, image, network") in said, run
         assert 'CREATE_COMPLETE' in run.out  # the smoke stack was created (and listed) in RegionTwo
     finally:
