@@ -73,8 +73,7 @@ def override_errors(overrides, owned=None):
                           or (isinstance(value, str) and '\n' not in value))]
     # What iniparse could not write back as written (module_utils/ini_file.py).
     bad_names = ['[%s] %s' % (section, key) for section, key, _value in options
-                 if not ini_file.SECTION_NAME_RE.match(section) or section != section.strip()
-                 or not ini_file.KEY_NAME_RE.match(key) or key != key.strip()]
+                 if not (ini_file.valid_section_name(section) and ini_file.valid_key_name(key))]
     errors = []
     if bad_sections:
         errors.append('heat_conf_overrides: section(s) %s must be mappings of key: value.' % ', '.join(bad_sections))

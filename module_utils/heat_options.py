@@ -35,12 +35,19 @@ LIBRARY_NAMESPACES = (
 
 
 def _entry_points():
-    """The oslo.config.opts entry points installed (every namespace, Heat's or not)."""
+    """The oslo.config.opts entry points of the namespaces the registry reads: Heat's own and LIBRARY_NAMESPACES."""
     from importlib import metadata
     found = metadata.entry_points()
     if hasattr(found, 'select'):
-        return found.select(group='oslo.config.opts')
-    return found.get('oslo.config.opts', [])  # Python < 3.10: a dict by group
+        found = found.select(group='oslo.config.opts')
+    else:  # Python < 3.10: a dict by group
+        found = found.get('oslo.config.opts', [])
+    return [entry for entry in found if entry.name.startswith('heat.') or entry.name in LIBRARY_NAMESPACES]
+
+
+def _own_source():
+    """This file's source (standard library only at the top), wherever Ansible put it: the child's code."""
+    return inspect.getsource(sys.modules[__name__])
 
 
 def _dest(name):
@@ -67,7 +74,7 @@ def read_here(auth_types):
     registry = dict(sections={}, renamed={}, plugins={}, failed=[])
     seen = set()
     for entry in _entry_points():
-        if entry.name in seen or not (entry.name.startswith('heat.') or entry.name in LIBRARY_NAMESPACES):
+        if entry.name in seen:
             continue
         seen.add(entry.name)
         try:
@@ -113,21 +120,20 @@ def child_main():
 CACHE_DIR = '/var/cache/heat-role'
 
 
-def cache_key(auth_types, code):
-    """What the registry depends on: this code, the Python, the versions of the distributions whose namespaces it
-    loads and keystoneauth1's, the auth types, and the ec2token code (the role's patch changes it in place)."""
+def cache_key(auth_types, code, source):
+    """What the registry depends on: this code (`source`), the Python, the versions of the distributions whose
+    namespaces it loads and keystoneauth1's, the auth types, and the ec2token code (the role's patch changes it in
+    place)."""
     from importlib import metadata
     dists = set()
     for entry in _entry_points():
-        if entry.name.startswith('heat.') or entry.name in LIBRARY_NAMESPACES:
-            dist = getattr(entry, 'dist', None)
-            dists.add((entry.name, dist.metadata['Name'] if dist else '', dist.version if dist else ''))
+        dist = getattr(entry, 'dist', None)
+        dists.add((entry.name, dist.metadata['Name'] if dist else '', dist.version if dist else ''))
     try:
         dists.add(('keystoneauth1', 'keystoneauth1', metadata.version('keystoneauth1')))
     except metadata.PackageNotFoundError:
         pass
-    key = json.dumps([inspect.getsource(sys.modules[__name__]), sys.version, sorted(dists), sorted(auth_types),
-                      (code or {}).get('sha256')])
+    key = json.dumps([source, sys.version, sorted(dists), sorted(auth_types), (code or {}).get('sha256')])
     return hashlib.sha256(key.encode('utf-8')).hexdigest()
 
 
@@ -141,17 +147,16 @@ class Reader(object):
         self.write = write
         self.cache_dir = cache_dir
         self.process = self.cached = None
+        source = _own_source()
         try:
-            self.path = os.path.join(cache_dir, 'option-registry-%s.json' % cache_key(self.auth_types, code))
+            self.path = os.path.join(cache_dir, 'option-registry-%s.json' % cache_key(self.auth_types, code, source))
             with open(self.path) as handle:
                 self.cached = json.load(handle)
             return
         except (OSError, ValueError):
             pass
-        # This file's own source (standard library only at the top), wherever Ansible put it.
-        child = inspect.getsource(sys.modules[__name__]) + '\nchild_main()\n'
-        self.process = subprocess.Popen([sys.executable, '-c', child], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, universal_newlines=True)
+        self.process = subprocess.Popen([sys.executable, '-c', source + '\nchild_main()\n'], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
 
     def result(self):
         """The registry, or a dict with only `failed` when the child could not read it."""

@@ -29,6 +29,14 @@ SECTION_NAME_RE = re.compile(r'^[^\[\]\r\n]+$')
 KEY_NAME_RE = re.compile(r'^[^:=\s\[#;][^:=\r\n]*$')
 
 
+def valid_section_name(name):
+    return isinstance(name, str) and SECTION_NAME_RE.match(name) is not None and name == name.strip()
+
+
+def valid_key_name(name):
+    return isinstance(name, str) and KEY_NAME_RE.match(name) is not None and name == name.strip()
+
+
 class ParseError(ValueError):
     """The file is not INI; the message names the lines (never a secret's value)."""
 
@@ -91,7 +99,7 @@ def validate_settings(settings, where='settings'):
     errors = []
     for section, keys in settings.items():
         place = '%s.%s' % (where, section)
-        if not isinstance(section, str) or not SECTION_NAME_RE.match(section) or section != section.strip():
+        if not valid_section_name(section):
             errors.append('%s: invalid section name (it must not be empty, have surrounding spaces, '
                           'line breaks or square brackets)' % place)
             continue
@@ -100,7 +108,7 @@ def validate_settings(settings, where='settings'):
             continue
         for key, value in keys.items():
             place = '%s.%s.%s' % (where, section, key)
-            if not isinstance(key, str) or not KEY_NAME_RE.match(key) or key != key.strip():
+            if not valid_key_name(key):
                 errors.append('%s: invalid key name (it must not be empty, have surrounding spaces, '
                               'start with #, ; or [, or contain =, : or line breaks)' % place)
                 continue
