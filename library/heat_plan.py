@@ -296,16 +296,6 @@ def plan_tls_urls(module, ca_file):
         return dict(msg=str(exc), cause=exc.cause)
 
 
-def options_warnings(controller):
-    """heat.conf's deprecated options, and the unknown ones where part of the registry could not be read."""
-    options = ((controller or {}).get('config') or {}).get('options') or {}
-    warnings = ['heat.conf: %s.' % text for text in options.get('deprecated') or []]
-    if options.get('state') == 'partial':
-        warnings += ['heat.conf: %s (not refused: part of the registry did not load: %s).' % (text, options['reason'])
-                     for text in options.get('unknown') or []]
-    return warnings
-
-
 def timed(read):
     started = time.monotonic()
     answer = read()
@@ -353,7 +343,7 @@ def main():
     keystone = result.get('keystone') or {}
     for warning in keystone.pop('warnings', []):
         module.warn(warning)
-    for warning in options_warnings(result.get('controller')):
+    for warning in heat_hints.warnings(result):
         module.warn(warning)
     diff = keystone.pop('diff', None)
     if params['explain'] is not None:

@@ -129,7 +129,8 @@ def final_settings(wanted, code):
 
 def options_state(settings, wanted, reader):
     """Every option the settings set, looked up in the installed Heat's registry (module_utils/heat_options.py):
-    state checked or unchecked (Heat not installed yet, or the registry unreadable: reason), unknown and
+    state checked, partial (a namespace did not load: unknown ones are not refused) or unchecked (Heat not
+    installed yet, or the registry unreadable: reason), unknown and
     deprecated (each in words, naming heat_conf_overrides for the operator's own)."""
     if reader is None:
         return dict(state='unchecked', reason='Heat is not installed yet', unknown=[], deprecated=[])
@@ -146,23 +147,22 @@ def options_state(settings, wanted, reader):
                 deprecated=[heat_options.describe_deprecated(item) for item in found['deprecated']])
 
 
-def registry_reader(wanted, code, write_cache=True):
+def registry_reader(settings, code, write_cache=True):
     """The installed Heat's option registry, cached or read by a child started now; None where Heat is not
     installed."""
-    if not wanted or code is None:
+    if settings is None or code is None:
         return None
-    return heat_options.Reader(heat_options.auth_types(final_settings(wanted, code)), code, write=write_cache)
+    return heat_options.Reader(heat_options.auth_types(settings), code, write=write_cache)
 
 
-def config_state(path, wanted, code, reader=None):
-    """heat.conf against the settings the role would write, compared as ini_settings compares them.
+def config_state(path, wanted, settings, reader=None):
+    """heat.conf against the settings the role would write (final_settings: [ec2authtoken] in the form the
+    installed ec2token code reads), compared as ini_settings compares them.
 
-    The [ec2authtoken] section follows the installed ec2token code (wanted['ec2authtoken']: its
-    keystoneauth and legacy forms). state: same, differs or unknown (iniparse not installed yet, a file
-    it cannot read: ini_settings then says why); changes: 'section.key action', never a value; options:
-    the options against the installed Heat's registry, read by `reader` (options_state).
+    state: same, differs or unknown (iniparse not installed yet, a file it cannot read: ini_settings then
+    says why); changes: 'section.key action', never a value; options: the options against the installed
+    Heat's registry, read by `reader` (options_state).
     """
-    settings = final_settings(wanted, code)
     options = options_state(settings, wanted, reader)
     if not ini_file.HAS_INIPARSE:
         return dict(state='unknown', reason='iniparse is not installed', changes=[], options=options)
@@ -266,8 +266,10 @@ def probe(module, params):
             raise ValueError('config: %s' % exc)
         key = dict(deployed=deployed, matches=matches)
     code = ec2token()
+    wanted_conf = params['config_wanted']
+    settings = final_settings(wanted_conf, code) if wanted_conf else None
     # The slowest read (about a second of imports), in a child while the rest is read.
-    reader = registry_reader(params['config_wanted'], code, write_cache=not module.check_mode)
+    reader = registry_reader(settings, code, write_cache=not module.check_mode)
     wanted = list(params['packages']) + ([params['version_package']] if params['version_package'] else [])
     installed = installed_versions(module, wanted)
     return dict(
@@ -281,7 +283,7 @@ def probe(module, params):
         http=dict((item['name'], http_status(item['url'], item.get('ca_path'))) for item in params['http']),
         encryption_key=key,
         cpus=len(os.sched_getaffinity(0)),
-        config=config_state(params['config'], params['config_wanted'], code, reader) if params['config_wanted'] else None,
+        config=config_state(params['config'], wanted_conf, settings, reader) if wanted_conf else None,
         managed_differ=[item['path'] for item in params['managed'] if file_differs(item)],
         timers=dict((unit, timer_state(module, unit)) for unit in params['timers']),
     )

@@ -55,6 +55,21 @@ OPTIONS = ('Heat ignores options it does not register: correct heat_conf_overrid
 CONTEXT_KEYS = ('host', 'db_delegate_to', 'admin_source', 'auth_url_source', 'ca_source', 'messaging_ca_source')
 
 
+def _options(result):
+    """What the plan's controller part found of heat.conf's options (heat_controller.options_state)."""
+    return ((result.get('controller') or {}).get('config') or {}).get('options') or {}
+
+
+def warnings(result):
+    """heat.conf's deprecated options, and the unknown ones where part of the registry could not be read."""
+    options = _options(result)
+    found = ['heat.conf: %s.' % text for text in options.get('deprecated') or []]
+    if options.get('state') == 'partial':
+        found += ['heat.conf: %s (not refused: part of the registry did not load: %s).' % (text, options['reason'])
+                  for text in options.get('unknown') or []]
+    return found
+
+
 def _hint(table, cause, default, context):
     return (table.get(cause) or table[default]).format(**context)
 
@@ -75,7 +90,7 @@ def problems(result, context):
         if 'msg' in failed:
             found.append((failed.get('cause'), '%s; %s.' % (
                 failed['msg'].rstrip('.'), _hint(KEYSTONE, failed.get('cause'), 'credentials', context))))
-    options = ((result.get('controller') or {}).get('config') or {}).get('options') or {}
+    options = _options(result)
     if options.get('state') == 'checked' and options.get('unknown'):
         found.append(('config_options', 'heat.conf on %s, for Heat %s: %s. %s.' % (
             context['host'], (result.get('controller') or {}).get('version') or '(version unknown)',

@@ -198,7 +198,6 @@ def test_the_controller_part_names_the_overrides_as_the_source():
 
 
 def test_unknown_options_fail_the_plan_naming_the_input_deprecated_ones_warn():
-    import heat_plan
     from ansible.module_utils import heat_hints
     options = dict(state='checked', reason='', unknown=['[keystone_authtokn] region_name (heat_conf_overrides): '
                                                         '[keystone_authtokn] is not a section Heat reads'],
@@ -209,12 +208,12 @@ def test_unknown_options_fail_the_plan_naming_the_input_deprecated_ones_warn():
         'heat.conf on controller1, for Heat 1:24.0.0-2: [keystone_authtokn] region_name (heat_conf_overrides): '
         '[keystone_authtokn] is not a section Heat reads. Heat ignores options it does not register: correct '
         'heat_conf_overrides, or list in heat_conf_unregistered the section.option a plugin of yours reads.'))]
-    assert heat_plan.options_warnings(result['controller']) == [
+    assert heat_hints.warnings(result) == [
         'heat.conf: [DEFAULT] sql_connection (heat_conf_overrides) is deprecated: its name is now [database] '
         'connection.']
     # Part of the registry unread: the unknown ones warn instead of failing.
     partial = dict(options, state='partial', reason='oslo.db: ImportError')
     result['controller']['config']['options'] = partial
     assert heat_hints.problems(result, {'host': 'controller1'}) == []
-    assert heat_plan.options_warnings(result['controller'])[1].endswith(
+    assert heat_hints.warnings(result)[1].endswith(
         '(not refused: part of the registry did not load: oslo.db: ImportError).')
