@@ -19,7 +19,8 @@ description:
     the files they read, the files the role manages, the ec2token code, whether the APIs answer,
     whether heat.conf holds the wanted encryption key, whether heat.conf and the other files the role
     writes differ from what it would write, and every option heat.conf would get looked up in the
-    installed Heat's option registry, module_utils/heat_options.py); see RV(controller).
+    installed Heat's option registry, module_utils/heat_options.py, and every policy override against
+    its policies, module_utils/heat_policy.py); see RV(controller).
   - O(database) - whether the database server answers and, with O(database.wanted), whether the
     database and its accounts are in place.
   - O(messaging) - every broker's login, as oslo.messaging logs in.
@@ -54,7 +55,7 @@ options:
       - What to read of this controller (module_utils/heat_controller.py's options) - C(packages),
         C(version_package), C(services), C(files), C(http), C(encryption_key), C(config),
         C(config_wanted) (heat.conf as ini_settings would write it), C(managed) (the other files, as
-        copy would write them).
+        copy would write them), C(timers), C(policy_overrides) (the policy rules to check).
     type: dict
   database:
     description: The database server and, with C(wanted), the database and accounts to compare.
@@ -141,7 +142,8 @@ controller:
       C(changes) (C(section.key action), never a value) and C(reason), and C(options) - C(state) V(checked),
       V(partial) or V(unchecked) (C(reason)), C(unknown) and C(deprecated), each option in words;
       C(managed_differ) - the paths of O(controller.managed) that differ; C(timers) - whether each of
-      O(controller.timers) is enabled and active.
+      O(controller.timers) is enabled and active; C(policy) - O(controller.policy_overrides) against the installed
+      Heat's policies, C(state) V(checked) or V(unchecked) (C(reason)), C(refused) and C(deprecated), in words.
   returned: when O(controller) is given
   type: dict
 database:

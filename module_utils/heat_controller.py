@@ -5,7 +5,8 @@
 # ec2token code, the CPUs, whether the APIs answer, whether the deployed
 # heat.conf holds the wanted encryption key, whether heat.conf and the other
 # files the role writes differ from what it would write, and whether the
-# installed Heat knows every option heat.conf would get. Read by the plan
+# installed Heat knows every option heat.conf would get and every policy
+# heat_policy_overrides names. Read by the plan
 # (heat_plan's controller part). Standard library only (oslo.config for the
 # key and iniparse for heat.conf, where Heat is installed).
 from __future__ import annotations
@@ -21,7 +22,7 @@ import time
 import urllib.error
 import urllib.request
 
-from ansible.module_utils import heat_options, ini_file
+from ansible.module_utils import heat_options, heat_policy, ini_file
 from ansible.module_utils.heat_config import compare_key
 
 # What upstream's fix ("Use authentication with keystone ec2token api") adds.
@@ -145,6 +146,13 @@ def options_state(settings, wanted, reader):
     return dict(state='checked' if not registry['failed'] else 'partial', reason='; '.join(registry['failed']),
                 unknown=[heat_options.describe_unknown(item) for item in found['unknown']],
                 deprecated=[heat_options.describe_deprecated(item) for item in found['deprecated']])
+
+
+def policy_state(overrides, reader):
+    """heat_policy_overrides against the installed Heat's policies (module_utils/heat_policy.py)."""
+    if overrides and reader is None:
+        return dict(state='unchecked', reason='Heat is not installed yet', refused=[], deprecated=[])
+    return heat_policy.check(overrides, reader.result() if overrides else {})
 
 
 def registry_reader(settings, code, write_cache=True):
@@ -286,6 +294,7 @@ def probe(module, params):
         config=config_state(params['config'], wanted_conf, settings, reader) if wanted_conf else None,
         managed_differ=[item['path'] for item in params['managed'] if file_differs(item)],
         timers=dict((unit, timer_state(module, unit)) for unit in params['timers']),
+        policy=policy_state(params['policy_overrides'], reader) if params['policy_overrides'] is not None else None,
     )
 
 
@@ -311,6 +320,8 @@ def argument_spec():
             overrides=dict(type='dict', default={}),
             unregistered=dict(type='list', elements='str', default=[]),
         )),
+        # heat_policy_overrides, checked against the installed Heat's policies.
+        policy_overrides=dict(type='dict'),
         # Systemd timers: whether each is enabled and active.
         timers=dict(type='list', elements='str', default=[]),
         # The other files the role writes (or removes), compared as copy compares them.

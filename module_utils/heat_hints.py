@@ -52,6 +52,10 @@ MESSAGING = {
 OPTIONS = ('Heat ignores options it does not register: correct heat_conf_overrides, or list in heat_conf_unregistered '
            'the section.option a plugin of yours reads')
 
+# heat_policy_overrides that name no policy or do not parse (module_utils/heat_policy.py).
+POLICY = ('oslo.policy loads any name and denies what it cannot parse, silently: correct heat_policy_overrides '
+          '(oslopolicy-sample-generator --namespace heat lists the policies)')
+
 CONTEXT_KEYS = ('host', 'db_delegate_to', 'admin_source', 'auth_url_source', 'ca_source', 'messaging_ca_source')
 
 
@@ -60,10 +64,17 @@ def _options(result):
     return ((result.get('controller') or {}).get('config') or {}).get('options') or {}
 
 
+def _policy(result):
+    """What the plan's controller part found of heat_policy_overrides (heat_controller.policy_state)."""
+    return (result.get('controller') or {}).get('policy') or {}
+
+
 def warnings(result):
-    """heat.conf's deprecated options, and the unknown ones where part of the registry could not be read."""
+    """heat.conf's deprecated options, and the unknown ones where part of the registry could not be read; the
+    deprecated policy names of heat_policy_overrides."""
     options = _options(result)
     found = ['heat.conf: %s.' % text for text in options.get('deprecated') or []]
+    found += ['heat_policy_overrides: %s.' % text for text in _policy(result).get('deprecated') or []]
     if options.get('state') == 'partial':
         found += ['heat.conf: %s (not refused: part of the registry did not load: %s).' % (text, options['reason'])
                   for text in options.get('unknown') or []]
@@ -77,7 +88,7 @@ def _hint(table, cause, default, context):
 def problems(result, context):
     """Every failure in a plan's result, each with what to check: [(cause, message)], in the order that
     helps - the database first (Keystone keeps its data there too: a stopped MariaDB is named as such),
-    then Keystone and the https URLs, heat.conf's options, then the brokers (a bad CA is named by the
+    then Keystone and the https URLs, heat.conf's options and the policy overrides, then the brokers (a bad CA is named by the
     Keystone check first)."""
     context = dict((key, context.get(key) or '') for key in CONTEXT_KEYS)
     found = []
@@ -95,6 +106,11 @@ def problems(result, context):
         found.append(('config_options', 'heat.conf on %s, for Heat %s: %s. %s.' % (
             context['host'], (result.get('controller') or {}).get('version') or '(version unknown)',
             ' '.join('%s.' % text for text in options['unknown']).rstrip('.'), OPTIONS)))
+    policy = _policy(result)
+    if policy.get('refused'):
+        found.append(('policy', 'heat_policy_overrides on %s, for Heat %s: %s. %s.' % (
+            context['host'], (result.get('controller') or {}).get('version') or '(version unknown)',
+            ' '.join('%s.' % text for text in policy['refused']).rstrip('.'), POLICY)))
     brokers = [b for b in result.get('messaging') or [] if not b.get('ok')]
     if brokers:
         found.append((brokers[0].get('cause'), 'From %s: %s; %s.' % (

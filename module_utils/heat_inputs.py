@@ -206,6 +206,26 @@ def _housekeeping_errors(i):
     return errors
 
 
+def _policy_errors(i):
+    """heat_policy_overrides' shape (heat_policy.py checks the names and check strings against the installed Heat)."""
+    overrides = i['heat_policy_overrides']
+    if overrides is None:
+        return []
+    if not isinstance(overrides, dict):
+        return ['heat_policy_overrides must be a mapping {rule: check string}.']
+    bad_names = [repr(name) for name in overrides if not isinstance(name, str) or not name.strip()
+                 or name != name.strip() or '\n' in name]
+    bad_values = [str(name) for name, value in overrides.items() if not isinstance(value, str)]
+    errors = []
+    if bad_names:
+        errors.append('heat_policy_overrides: rule names %s must be non-empty strings on one line, without '
+                      'surrounding spaces.' % ', '.join(bad_names))
+    if bad_values:
+        errors.append('heat_policy_overrides: the check strings of %s must be strings (quote them in YAML; "" '
+                      'allows everyone, "!" nobody).' % ', '.join(bad_values))
+    return errors
+
+
 def _database_errors(i):
     errors = []
     if not _match(HOST, i['heat_db_host']):
@@ -294,7 +314,7 @@ def errors(inputs, host, owned=None):
         return ['Empty or unset: %s. Set them in the inventory, from an Ansible Vault file.' % ', '.join(missing)]
     found = []
     for check in (_key_errors, _keystone_errors, _url_errors, _tls_errors, _service_errors, _database_errors,
-                  _identity_errors, _housekeeping_errors):
+                  _identity_errors, _housekeeping_errors, _policy_errors):
         found += check(inputs)
     found += override_errors(inputs['heat_conf_overrides'], owned)
     return found or file_errors(inputs, host)

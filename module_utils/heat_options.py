@@ -6,6 +6,7 @@
 # reads heat.conf with list in their `oslo.config.opts` entry points (what
 # oslo-config-generator reads), plus the options of each section's
 # keystoneauth plugin (`auth_type`), registered only when the plugin loads.
+# The same reading lists Heat's policies (module_utils/heat_policy.py).
 #
 # Read in a child Python (Reader): importing Heat's option modules takes
 # about a second and brings eventlet along, which the plan's threads must
@@ -34,15 +35,33 @@ LIBRARY_NAMESPACES = (
 )
 
 
-def _entry_points():
-    """The oslo.config.opts entry points of the namespaces the registry reads: Heat's own and LIBRARY_NAMESPACES."""
+def _group(name):
     from importlib import metadata
     found = metadata.entry_points()
     if hasattr(found, 'select'):
-        found = found.select(group='oslo.config.opts')
-    else:  # Python < 3.10: a dict by group
-        found = found.get('oslo.config.opts', [])
-    return [entry for entry in found if entry.name.startswith('heat.') or entry.name in LIBRARY_NAMESPACES]
+        return found.select(group=name)
+    return found.get(name, [])  # Python < 3.10: a dict by group
+
+
+def _entry_points():
+    """The oslo.config.opts entry points of the namespaces the registry reads: Heat's own and LIBRARY_NAMESPACES."""
+    return [entry for entry in _group('oslo.config.opts')
+            if entry.name.startswith('heat.') or entry.name in LIBRARY_NAMESPACES]
+
+
+def _policies(registry):
+    """Heat's policies, as its `oslo.policy.policies` entry point lists them (what oslopolicy-sample-generator
+    reads): their names, and the old names oslo.policy still honours ({old: new})."""
+    try:
+        entry = [found for found in _group('oslo.policy.policies') if found.name == 'heat'][0]
+        rules = list(entry.load()())
+        # Heat gives some rules deprecated_rule=[] (none).
+        old = dict((rule.name, getattr(getattr(rule, 'deprecated_rule', None), 'name', None)) for rule in rules)
+    except Exception as exc:  # IndexError too: no heat entry point
+        registry['policies_failed'] = "Heat's policies: %s" % (exc or 'no oslo.policy.policies entry point')
+        return
+    registry['policies'] = sorted(old)
+    registry['policies_renamed'] = dict((former, name) for name, former in old.items() if former and former != name)
 
 
 def _own_source():
@@ -70,7 +89,8 @@ def _describe(group, opt, registry):
 
 def read_here(auth_types):
     """The registry, read in this process: {sections: {section: {option: {removal, reason}}},
-    renamed: {'section.old': 'section.new'}, plugins: {auth_type: [option, ...]}, failed: [why, ...]}."""
+    renamed: {'section.old': 'section.new'}, plugins: {auth_type: [option, ...]}, failed: [why, ...],
+    policies: [name, ...], policies_renamed: {old: new} (or policies_failed: why)}."""
     registry = dict(sections={}, renamed={}, plugins={}, failed=[])
     seen = set()
     for entry in _entry_points():
@@ -83,6 +103,7 @@ def read_here(auth_types):
                     _describe(group, opt, registry)
         except Exception as exc:  # a namespace that does not load: its options stay unknown
             registry['failed'].append('%s: %s' % (entry.name, exc))
+    _policies(registry)
     # What the modules loaded register on import but do not list (e.g. the
     # keystoneauth options of a patched ec2token.py).
     try:
@@ -160,8 +181,11 @@ class Reader(object):
 
     def result(self):
         """The registry, or a dict with only `failed` when the child could not read it."""
-        if self.cached is not None:
-            return self.cached
+        if self.cached is None:
+            self.cached = self._answer()
+        return self.cached
+
+    def _answer(self):
         try:
             out, err = self.process.communicate(json.dumps(self.auth_types), timeout=self.timeout)
         except subprocess.TimeoutExpired:
@@ -173,7 +197,7 @@ class Reader(object):
         except ValueError:
             last = (err.strip().splitlines() or ['no output'])[-1]
             return dict(failed=['reading the option registry failed (rc %s): %s' % (self.process.returncode, last)])
-        if self.write and 'sections' in registry and not registry['failed']:
+        if self.write and 'sections' in registry and 'policies' in registry and not registry['failed']:
             self._store(registry)
         return registry
 

@@ -217,6 +217,22 @@ def test_overrides_of_options_the_role_does_not_take_from_an_input_pass():
     assert heat_inputs.errors(inputs(heat_conf_overrides=overrides), 'controller1', json.loads(conf_inputs())) == []
 
 
+@pytest.mark.parametrize('overrides, said', [
+    (['stacks:delete'], 'heat_policy_overrides must be a mapping {rule: check string}.'),
+    ({'stacks:delete': True}, 'heat_policy_overrides: the check strings of stacks:delete must be strings'),
+    ({'stacks:delete': None}, 'heat_policy_overrides: the check strings of stacks:delete must be strings'),
+    ({' stacks:delete': 'role:admin'}, "heat_policy_overrides: rule names ' stacks:delete' must be non-empty"),
+    ({'': 'role:admin'}, "heat_policy_overrides: rule names '' must be non-empty"),
+])
+def test_policy_overrides_of_the_wrong_shape_are_refused(overrides, said):
+    found = problems(heat_policy_overrides=overrides)
+    assert len(found) == 1 and found[0].startswith(said), found
+
+
+def test_policy_overrides_with_check_strings_pass_the_inputs_check():
+    assert problems(heat_policy_overrides={'stacks:delete': 'role:admin', 'stacks:index': ''}) == []
+
+
 @pytest.mark.parametrize('overrides', [{'DEFAULT': {'a=b': 1}}, {'DEFAULT': {' debug': 1}}, {'sec]tion': {'x': 1}},
                                        {'DEFAULT': {'#debug': 1}}])
 def test_override_names_iniparse_could_not_write_are_refused(overrides):

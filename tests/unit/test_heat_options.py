@@ -23,6 +23,8 @@ REGISTRY = {
                 'DEFAULT.sql_connection': 'database.connection'},
     'plugins': {'password': ['auth_url', 'username', 'password', 'user_domain_name']},
     'failed': [],
+    'policies': ['stacks:create', 'stacks:delete'],
+    'policies_renamed': {},
 }
 OVERRIDES = {'ec2authtoken.www_authenticate_uri': 'heat_conf_overrides', 'keystone_authtokn.region_name':
              'heat_conf_overrides'}
@@ -103,12 +105,20 @@ def test_the_registry_is_read_from_entry_points_and_what_they_register(tmp_path,
         def list_opts():
             yield None, [Opt('debug'), Opt('old_thing', removal=True)]
             yield 'database', [Opt('connection', deprecated=[Deprecated('sql_connection', 'DEFAULT')])]
+        class Rule(object):
+            def __init__(self, name, old=None):
+                self.name = name
+                self.deprecated_rule = Rule(old) if old else None
+        def list_rules():
+            return [Rule('stacks:create'), Rule('stacks:show', old='stacks:get')]
         '''))
     dist = tmp_path / 'fakeheat-1.0.dist-info'
     dist.mkdir()
     (dist / 'METADATA').write_text('Metadata-Version: 2.1\nName: fakeheat\nVersion: 1.0\n')
     (dist / 'entry_points.txt').write_text('[oslo.config.opts]\nheat.common.config = fakeheat:list_opts\n'
-                                           'nova.conf = fakeheat:nothing_of_ours\n')
+                                           'nova.conf = fakeheat:nothing_of_ours\n'
+                                           '[oslo.policy.policies]\nheat = fakeheat:list_rules\n'
+                                           'nova = fakeheat:nothing_of_ours\n')
     monkeypatch.syspath_prepend(str(tmp_path))
     registry = heat_options.read_here([])
     assert registry['sections']['DEFAULT']['debug'] == {'removal': False, 'reason': ''}
@@ -116,6 +126,9 @@ def test_the_registry_is_read_from_entry_points_and_what_they_register(tmp_path,
     assert registry['renamed'] == {'DEFAULT.sql_connection': 'database.connection'}
     # nova's namespace is not Heat's: not loaded (it would fail).
     assert registry['failed'] == []
+    # Heat's policies, with the old names oslo.policy still honours.
+    assert registry['policies'] == ['stacks:create', 'stacks:show']
+    assert registry['policies_renamed'] == {'stacks:get': 'stacks:show'}
 
 
 def test_without_heat_the_registry_is_not_read(monkeypatch):

@@ -209,7 +209,8 @@ def test_the_files_the_plan_compares_are_those_config_writes():
     assert set(by_path) == {'/etc/heat/ca-bundle.pem', '/etc/heat/ssl/public/heat.crt', '/etc/heat/ssl/private/heat.pem',
                             '/etc/systemd/system/heat-engine.service.d/heat-role.conf',
                             '/etc/default/heat-api', '/etc/default/heat-api-cfn',
-                            '/etc/systemd/system/heat-purge-deleted.service', '/etc/systemd/system/heat-purge-deleted.timer'}
+                            '/etc/systemd/system/heat-purge-deleted.service', '/etc/systemd/system/heat-purge-deleted.timer',
+                            '/etc/heat/policy.d/heat_policy_overrides.yaml'}
     assert by_path['/etc/heat/ssl/private/heat.pem']['mode'] == '0640'
     assert by_path['/etc/heat/ssl/private/heat.pem']['content'] == TLS['heat_tls_key_content']
     assert by_path['/etc/default/heat-api']['content'].endswith(
@@ -219,7 +220,22 @@ def test_the_files_the_plan_compares_are_those_config_writes():
     # RHEL: no uwsgi defaults; no CA or TLS files when not given.
     assert [item['path'] for item in render('RedHat', '{{ _heat_managed_files }}')] == [
         '/etc/systemd/system/openstack-heat-engine.service.d/heat-role.conf',
+        '/etc/heat/policy.d/heat_policy_overrides.yaml',
         '/etc/systemd/system/heat-purge-deleted.service', '/etc/systemd/system/heat-purge-deleted.timer']
+
+
+def test_the_policy_overrides_file_is_what_oslo_policy_reads_and_goes_when_emptied():
+    import yaml
+    overrides = {'stacks:delete': 'role:admin', 'stacks:index': '', 'context_is_admin': '!',
+                 'a: b': "role:x and 'quoted'"}
+    policy = render('Debian', '{{ _heat_files.policy }}', heat_policy_overrides=overrides)
+    assert (policy['state'], policy['owner'], policy['group'], policy['mode']) == ('present', 'root', 'heat', '0640')
+    assert policy['content'].startswith('# Managed by Ansible')
+    assert yaml.safe_load(policy['content']) == overrides
+    # Where heat.conf tells oslo.policy to look.
+    conf = render('Debian', '{{ _heat_conf }}')
+    assert policy['path'].rsplit('/', 1)[0] == conf['oslo_policy']['policy_dirs']
+    assert render('Debian', '{{ _heat_files.policy.state }}') == 'absent'
 
 
 def test_every_heat_conf_option_taken_from_an_input_names_its_inputs():
