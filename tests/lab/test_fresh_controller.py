@@ -48,6 +48,8 @@ BAD_INPUT = [
     ('insane region name', {'heat_region': 'Region One/../x'}, 'heat_region'),
     ('non-scalar override', {'heat_conf_overrides': {'DEFAULT': {'debug': [True]}}}, 'heat_conf_overrides'),
     ('override section not a mapping', {'heat_conf_overrides': {'DEFAULT': 'debug=true'}}, 'heat_conf_overrides'),
+    ('policy override not a string', {'heat_policy_overrides': {'stacks:delete': True}},
+     'heat_policy_overrides: the check strings of stacks:delete must be strings'),
     ('override of an input', {'heat_conf_overrides': {'database': {'connection': 'mysql+pymysql://h:x@nohost.invalid/h'}}},
      ['heat_conf_overrides sets [database] connection', 'heat_db_host']),
     ('database unreachable', {'heat_db_host': 'controller', 'heat_db_port': 3307, 'heat_db_wait_timeout': 6}, 'heat_db'),
