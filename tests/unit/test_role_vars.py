@@ -175,6 +175,47 @@ def test_a_restart_drains_only_an_api_that_has_peers(hosts, pending, drain):
     assert render('Debian', '{{ _heat_restart_drain }}', ansible_play_hosts=hosts, _heat_restart_pending=pending) is drain
 
 
+@pytest.mark.parametrize('play,batch,left,hold', [
+    (['c1'], ['c1'], ['c2'], True),  # c2 down: restarting c1 leaves none
+    (['c1', 'c3'], ['c1'], ['c2'], False),  # c3 still serves
+    (['c1', 'c3'], ['c1', 'c3'], ['c2'], True),  # one batch (heat_restart_batch_size 0) of all that remain
+    (['c1'], ['c1'], [], False),  # a single controller, nobody left: nothing to say
+    (['c1', 'c2'], ['c1', 'c2'], [], False),  # all at once by choice
+])
+def test_a_restart_of_the_last_serving_controllers_is_named_and_held_on_request(play, batch, left, hold):
+    hosts = dict(ansible_play_hosts=play, ansible_play_hosts_all=sorted(play + left), _heat_restart_batch=batch)
+    assert render('Debian', '{{ _heat_restart_left_play }}', **hosts) == left
+    assert render('Debian', '{{ _heat_restart_leaves_none_serving }}', **hosts) is hold
+    assert render('Debian', '{{ _heat_restart_hold }}', **hosts) is False  # the default: warn, then restart
+    assert render('Debian', '{{ _heat_restart_hold }}', heat_restart_hold_last_serving=True, **hosts) is hold
+
+
+def test_the_warning_names_the_services_and_the_controllers_that_left():
+    hosts = dict(ansible_play_hosts=['controller1'], ansible_play_hosts_all=['controller1', 'controller2'],
+                 _heat_restart_batch=['controller1'], _heat_restart_pending=['cfn', 'api', 'engine'])
+    assert render('Debian', '{{ _heat_restart_last_serving_warning }}', **hosts) == (
+        'Restarting heat-engine, heat-api, heat-api-cfn on controller1 leaves no controller serving behind the load'
+        ' balancer: controller2 left the play (unreachable or failed). Set heat_restart_hold_last_serving: true to'
+        ' keep the last serving controller running its old configuration until a run that reaches the others.')
+    assert render('Debian', '{{ _heat_restart_last_serving_warning }}', heat_restart_hold_last_serving=True,
+                  **hosts) == (
+        'Not restarting heat-engine, heat-api, heat-api-cfn on controller1 (heat_restart_hold_last_serving): that'
+        ' would leave no controller serving behind the load balancer, as controller2 left the play (unreachable or'
+        ' failed). Its new configuration is written; the services keep running the old one until a run that'
+        ' reaches the other controllers restarts them.')
+    # Check mode writes nothing, and says so.
+    assert 'Its new configuration would be written; ' in render(
+        'Debian', '{{ _heat_restart_last_serving_warning }}', heat_restart_hold_last_serving=True,
+        ansible_check_mode=True, **hosts)
+    # One batch of all that remain (heat_restart_batch_size 0), two controllers gone, one service pending.
+    hosts = dict(ansible_play_hosts=['c1', 'c3'], ansible_play_hosts_all=['c1', 'c2', 'c3', 'c4'],
+                 _heat_restart_batch=['c1', 'c3'], _heat_restart_pending=['api'], inventory_hostname='c1')
+    assert render('Debian', '{{ _heat_restart_last_serving_warning }}', **hosts).startswith(
+        'Restarting heat-api on c1 (in one batch with c3) leaves no controller serving behind the load balancer:'
+        ' c2, c4 left the play (unreachable or failed). Set ')
+    assert "'" not in render('Debian', '{{ _heat_restart_last_serving_warning }}', **hosts)
+
+
 @pytest.mark.parametrize('extra,present', [
     ({'heat_ca_bundle_content': CA}, ''),  # the bundle the role installs later: the checks use the content
     ({'heat_ca_bundle': '/etc/pki/ca.pem'}, '/etc/pki/ca.pem'),  # a path already there
