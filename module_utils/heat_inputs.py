@@ -20,9 +20,8 @@ REGION = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$')
 MEMCACHED = re.compile(r'^[^\s,]+:[0-9]{1,5}$')
 
 # Inputs whose values are secret, and keys of a mapping input (the admin's
-# credentials, heat_conf_overrides) whose values are: masked in everything
-# the plan returns.
-SECRET_NAME = re.compile(r'password|secret|encryption_key|key_content|_key$|token|connection|transport_url', re.I)
+# credentials, heat_conf_overrides) whose values are (ini_file decides by
+# name): masked in everything the plan returns.
 
 SECRETS = ('heat_db_password', 'heat_keystone_password', 'heat_domain_admin_password', 'heat_auth_encryption_key',
            'heat_messaging_password', 'heat_keystone_admin_password')
@@ -34,7 +33,7 @@ def secret_values(inputs):
     for name, value in inputs.items():
         if isinstance(value, dict):
             found.update(secret_values(value))
-        elif SECRET_NAME.search(str(name)) and value not in (None, '', True, False):
+        elif ini_file.SECRET_NAME_RE.search(str(name)) and value not in (None, '', True, False):
             found.add(str(value))
     return found
 

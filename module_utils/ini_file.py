@@ -20,8 +20,10 @@ except ImportError:
 DEFAULT_SECTION = 'DEFAULT'
 MASK = '********'
 
-# Keys whose values are always secret (they are, or embed, passwords).
-SECRET_NAME_RE = re.compile(r'password|secret|_key$|^connection$|transport_url', re.IGNORECASE)
+# Names whose values are secret (they are, or embed, passwords and keys):
+# heat.conf's keys, the role's own and an override's, and the role's inputs
+# (module_utils/heat_inputs.py). The one place that decides it.
+SECRET_NAME_RE = re.compile(r'pass|secret|token|_key$|key_content|connection|transport_url', re.IGNORECASE)
 
 # What iniparse reads back as a section name / an option name (see iniparse.ini
 # SectionLine and OptionLine); anything else would not round-trip.

@@ -151,7 +151,23 @@ def test_memcache_protection_rabbit_and_database_tls():
     assert conf['keystone_authtoken']['memcache_secret_key'] == 's$$cret'
     assert conf['oslo_messaging_rabbit'] == {'ssl': 'true', 'ssl_ca_file': '/etc/ca.pem'}
     assert conf['database']['connection'].endswith('/heat?ssl_ca=/etc/db%20ca.pem')
-    assert 'memcache_secret_key' in render('Debian', '{{ _heat_conf_secret_keys }}')
+
+
+def test_every_heat_conf_option_written_from_a_secret_input_is_masked_by_its_name():
+    """ini_settings and the plan mask heat.conf's values by their key's name (ini_file.SECRET_NAME_RE), the
+    role's options and the overrides' alike."""
+    from ansible.module_utils import heat_inputs, ini_file
+    secret_inputs = set(heat_inputs.SECRETS) | {'heat_memcache_secret_key'}
+    owned = render('Debian', '{{ _heat_conf_inputs }}')
+    secret = [(section, option) for section, options in owned.items() for option, inputs in options.items()
+              if secret_inputs & set(inputs.replace(',', ' ').split())]
+    assert ('keystone_authtoken', 'memcache_secret_key') in secret and ('database', 'connection') in secret
+    assert ('DEFAULT', 'transport_url') in secret and ('DEFAULT', 'auth_encryption_key') in secret
+    assert [item for item in secret if not ini_file.is_secret(item[0], item[1], ())] == []
+    # An override's key that looks secret, and one that does not.
+    for key in ('admin_token', 'db_connection_string', 'api_pass', 'signing_secret', 'private_key'):
+        assert ini_file.is_secret('my_plugin', key, ()), key
+    assert not ini_file.is_secret('DEFAULT', 'max_stacks_per_tenant', ())
 
 
 @pytest.mark.parametrize('size,pending,batches', [
