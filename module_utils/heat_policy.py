@@ -56,8 +56,8 @@ def check(overrides, registry):
     if not overrides:
         return dict(state='checked', reason='', refused=[], deprecated=[])
     if 'policies' not in registry:
-        return dict(state='unchecked', reason=registry.get('policies_failed') or '; '.join(registry.get('failed') or []),
-                    refused=[], deprecated=[])
+        reason = registry.get('policies_failed') or '; '.join(registry.get('failed') or [])
+        return dict(state='unchecked', reason=reason, refused=[], deprecated=[])
     try:
         parsed = dict((name, parse(str(text))) for name, text in overrides.items())
     except ImportError as exc:

@@ -177,11 +177,13 @@ class References(object):
         for name, users in sorted(self.missing_domains.items()):
             errors.append(('domain', "domain '%s'%s does not exist in Keystone%s; existing domains: %s. "
                            "Create it or correct the name"
-                           % (name, _named_by_clause(users), ' and is not created by this registration' if self.creates_domains
-                              else '', ', '.join(sorted(self.state.domains_by_name)) or 'none')))
+                           % (name, _named_by_clause(users),
+                              ' and is not created by this registration' if self.creates_domains else '',
+                              ', '.join(sorted(self.state.domains_by_name)) or 'none')))
         for (name, domain), users in sorted(self.missing_projects.items()):
             errors.append(('project', "project '%s' in domain %s%s does not exist in Keystone: it is "
-                           "referenced, not created; create it or correct the name" % (name, domain, _named_by_clause(users))))
+                           "referenced, not created; create it or correct the name"
+                           % (name, domain, _named_by_clause(users))))
         return errors
 
 
