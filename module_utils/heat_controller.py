@@ -151,7 +151,7 @@ def options_state(settings, wanted, reader):
 def policy_state(overrides, reader):
     """heat_policy_overrides against the installed Heat's policies (module_utils/heat_policy.py)."""
     if overrides and reader is None:
-        return dict(state='unchecked', reason='Heat is not installed yet', refused=[], deprecated=[])
+        return heat_policy.unchecked('Heat is not installed yet')
     return heat_policy.check(overrides, reader.result() if overrides else {})
 
 

@@ -81,6 +81,13 @@ def warnings(result):
     return found
 
 
+def _refused(what, result, context, texts, hint):
+    """One refusal of what the operator wrote around the inputs, for the Heat installed there."""
+    return '%s on %s, for Heat %s: %s. %s.' % (
+        what, context['host'], (result.get('controller') or {}).get('version') or '(version unknown)',
+        ' '.join('%s.' % text for text in texts).rstrip('.'), hint)
+
+
 def _hint(table, cause, default, context):
     return (table.get(cause) or table[default]).format(**context)
 
@@ -88,8 +95,8 @@ def _hint(table, cause, default, context):
 def problems(result, context):
     """Every failure in a plan's result, each with what to check: [(cause, message)], in the order that
     helps - the database first (Keystone keeps its data there too: a stopped MariaDB is named as such),
-    then Keystone and the https URLs, heat.conf's options and the policy overrides, then the brokers (a bad CA is named by the
-    Keystone check first)."""
+    then Keystone and the https URLs, heat.conf's options and the policy overrides, then the brokers (a bad CA
+    is named by the Keystone check first)."""
     context = dict((key, context.get(key) or '') for key in CONTEXT_KEYS)
     found = []
     database = result.get('database')
@@ -103,14 +110,10 @@ def problems(result, context):
                 failed['msg'].rstrip('.'), _hint(KEYSTONE, failed.get('cause'), 'credentials', context))))
     options = _options(result)
     if options.get('state') == 'checked' and options.get('unknown'):
-        found.append(('config_options', 'heat.conf on %s, for Heat %s: %s. %s.' % (
-            context['host'], (result.get('controller') or {}).get('version') or '(version unknown)',
-            ' '.join('%s.' % text for text in options['unknown']).rstrip('.'), OPTIONS)))
+        found.append(('config_options', _refused('heat.conf', result, context, options['unknown'], OPTIONS)))
     policy = _policy(result)
     if policy.get('refused'):
-        found.append(('policy', 'heat_policy_overrides on %s, for Heat %s: %s. %s.' % (
-            context['host'], (result.get('controller') or {}).get('version') or '(version unknown)',
-            ' '.join('%s.' % text for text in policy['refused']).rstrip('.'), POLICY)))
+        found.append(('policy', _refused('heat_policy_overrides', result, context, policy['refused'], POLICY)))
     brokers = [b for b in result.get('messaging') or [] if not b.get('ok')]
     if brokers:
         found.append((brokers[0].get('cause'), 'From %s: %s; %s.' % (

@@ -49,6 +49,11 @@ def references(check):
         yield from references(check.rule)
 
 
+def unchecked(reason):
+    """The result of check() where the policies could not be looked up, and why."""
+    return dict(state='unchecked', reason=reason, refused=[], deprecated=[])
+
+
 def check(overrides, registry):
     """heat_policy_overrides ({rule: check string}) against the installed Heat's policies (the option registry's
     `policies` and `policies_renamed`). Returns {state: checked or unchecked, reason, refused: [text],
@@ -56,12 +61,11 @@ def check(overrides, registry):
     if not overrides:
         return dict(state='checked', reason='', refused=[], deprecated=[])
     if 'policies' not in registry:
-        reason = registry.get('policies_failed') or '; '.join(registry.get('failed') or [])
-        return dict(state='unchecked', reason=reason, refused=[], deprecated=[])
+        return unchecked(registry.get('policies_failed') or '; '.join(registry.get('failed') or []))
     try:
         parsed = dict((name, parse(str(text))) for name, text in overrides.items())
     except ImportError as exc:
-        return dict(state='unchecked', reason='oslo.policy: %s' % exc, refused=[], deprecated=[])
+        return unchecked('oslo.policy: %s' % exc)
     policies, renamed = set(registry['policies']), registry.get('policies_renamed') or {}
     referred = set(name for check_, _problems in parsed.values() for name in references(check_))
     refused, deprecated = [], []
