@@ -56,6 +56,11 @@ class Run:
         self.out = proc.stdout
         self.seconds = seconds
 
+    @property
+    def text(self):
+        """The output with its whitespace folded: a message the callback wrapped reads as one line."""
+        return re.sub(r'\s+', ' ', self.out)
+
     def failed_tasks(self):
         """Each failed task's name and message (the output's tail may no longer hold them)."""
         found, task, lines = [], '', self.out.splitlines()
@@ -71,6 +76,13 @@ class Run:
         failed = '\n'.join(self.failed_tasks()[-3:])[:4000]
         return 'rc=%s after %.0fs\n%s%s' % (self.rc, self.seconds, 'Failed:\n%s\n...\n' % failed if failed else '',
                                           self.out[-6000:])
+
+
+def assert_refused(run, said):
+    """The run failed, and its output says each of `said`."""
+    assert run.rc != 0, run
+    for words in said:
+        assert words in run.text, 'the failure does not say %r: %r' % (words, run)
 
 
 def playbook_command(*args, extra=None):
@@ -101,6 +113,21 @@ def in_controller(command):
     proc = subprocess.run(['podman', 'exec', CONTAINER, 'bash', '-c', command], text=True,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
     return proc.returncode, proc.stdout
+
+
+def changed_count(output):
+    """The `changed=` count of the lab controller in a run's recap."""
+    match = re.search(r'lab-controller\s*:\s*ok=\d+\s+changed=(\d+)', output)
+    assert match, output[-3000:]
+    return int(match.group(1))
+
+
+def heat_start_times():
+    """ActiveEnterTimestampMonotonic of heat-api, heat-api-cfn and heat-engine: changes on every (re)start."""
+    rc, out = in_controller('for u in heat-api heat-api-cfn heat-engine; do '
+                            'systemctl show -p ActiveEnterTimestampMonotonic --value $u; done')
+    assert rc == 0, out
+    return out.split()
 
 
 def secrets_in(text, extra=()):

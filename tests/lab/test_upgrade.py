@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from labtools import LAB, in_controller, playbook, task_changes
+from labtools import LAB, changed_count, in_controller, playbook, task_changes
 
 STACK = 'keptStack'
 # A stack user (the handle) holds credentials Heat stored encrypted, and a
@@ -41,12 +41,6 @@ def sh(command):
 
 def as_demo(command):
     return sh('. /root/demo-openrc.sh\n' + command)
-
-
-def changed_count(output):
-    match = re.search(r'lab-controller\s*:\s*ok=\d+\s+changed=(\d+)', output)
-    assert match, output[-3000:]
-    return int(match.group(1))
 
 
 def stack_output(name):

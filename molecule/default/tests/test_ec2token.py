@@ -4,19 +4,11 @@ the next run, which restarts heat-api-cfn alone, once; the run after that
 changes nothing. (The CloudFormation wait condition itself is signalled by
 the role's verification on every converge.)
 """
-import re
-
-from labtools import in_controller, playbook, task_changes
+from labtools import changed_count, in_controller, playbook, task_changes
 
 EC2TOKEN = '/usr/lib/python3/dist-packages/heat/api/aws/ec2token.py'
 # What the patch adds (files/ec2token-heat*.patch), as upstream's fix does.
 MARKER = "register_auth_conf_options(cfg.CONF, 'ec2authtoken')"
-
-
-def changed_count(output):
-    match = re.search(r'lab-controller\s*:\s*ok=\d+\s+changed=(\d+)', output)
-    assert match, output[-3000:]
-    return int(match.group(1))
 
 
 def patched():

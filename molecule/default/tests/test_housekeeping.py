@@ -3,7 +3,7 @@ whose service removes from Heat's database the stacks deleted more than the age
 given, and nothing else; changing the age restarts no Heat service."""
 import re
 
-from labtools import delete_stack, in_controller, playbook
+from labtools import delete_stack, heat_start_times, in_controller, playbook
 
 EMPTY_TEMPLATE = 'heat_template_version: 2015-10-15\nresources: {}\n'
 
@@ -12,13 +12,6 @@ def sql(query):
     rc, out = in_controller('mysql -N -e "%s" heat' % query)
     assert rc == 0, out
     return out.strip()
-
-
-def heat_start_times():
-    rc, out = in_controller('for u in heat-api heat-api-cfn heat-engine; do '
-                            'systemctl show -p ActiveEnterTimestampMonotonic --value $u; done')
-    assert rc == 0, out
-    return out.split()
 
 
 def purge_exec():
