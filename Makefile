@@ -15,9 +15,10 @@ bootstrap: ## Install podman, runc, debootstrap and the pinned .venv (root, Debi
 	bash scripts/bootstrap.sh
 
 .PHONY: image
-image: bootstrap ## Build the lab's base images, Debian 13 and Debian 12 (cached)
+image: bootstrap ## Build the lab's base images, Debian 13, 12 and testing (cached)
 	HEAT_LAB_SUITE=trixie bash scripts/build-image.sh
 	HEAT_LAB_SUITE=bookworm bash scripts/build-image.sh
+	HEAT_LAB_SUITE=forky bash scripts/build-image.sh
 
 .PHONY: lint
 lint: bootstrap ## yamllint and ansible-lint (production profile)
@@ -49,6 +50,23 @@ molecule-upgrade: image ## Debian 12: converge, idempotence, verify; then the up
 	@! podman network exists heat-upgrade || { echo "network heat-upgrade left behind"; exit 1; }
 	@echo "molecule-upgrade: lab container and network removed"
 
+.PHONY: molecule-testing
+molecule-testing: image ## Debian testing (Heat 26): converge, idempotence, verify
+	set -o pipefail; $(PREPARED) testing molecule test --no-command-borders -s testing $(call STAMP,testing)
+	@test -z "$$(podman ps -aq --filter name='^testing-controller$$')" || { echo "testing-controller left behind"; exit 1; }
+	@! podman network exists heat-testing || { echo "network heat-testing left behind"; exit 1; }
+	@echo "molecule-testing: lab container and network removed"
+
+# Debian unstable changes daily: run by hand, not by make test (README's
+# platform table has the date of the last run).
+.PHONY: molecule-unstable
+molecule-unstable: image ## Debian unstable (Heat 27): the testing scenario from unstable's image
+	HEAT_LAB_SUITE=sid bash scripts/build-image.sh
+	set -o pipefail; $(PREPARED) unstable molecule test --no-command-borders -s testing $(call STAMP,unstable)
+	@test -z "$$(podman ps -aq --filter name='^testing-controller$$')" || { echo "testing-controller left behind"; exit 1; }
+	@! podman network exists heat-testing || { echo "network heat-testing left behind"; exit 1; }
+	@echo "molecule-unstable: lab container and network removed"
+
 .PHONY: molecule-multinode
 molecule-multinode: image ## Several controllers behind haproxy over TLS: infra, lb, controller1, controller2 (+ a third added), end to end
 	set -o pipefail; $(PREPARED) multinode molecule test --no-command-borders -s multinode $(call STAMP,multinode)
@@ -73,9 +91,9 @@ test: lint unit image ## The whole test suite (what CI runs): lint, unit, then t
 	@# theirs (one at a time) while it runs. Nothing to do on a warm one.
 	python3 scripts/suite_times.py sample .cache/suite/machine.samples & sampler=$$!; \
 	  $(PREPARED) default true && \
-	  $(MAKE) --no-print-directory -j$(LANES) --output-sync=target molecule molecule-upgrade molecule-multinode; rc=$$?; \
+	  $(MAKE) --no-print-directory -j$(LANES) --output-sync=target molecule molecule-upgrade molecule-multinode molecule-testing; rc=$$?; \
 	  kill $$sampler; \
-	  python3 scripts/suite_times.py report .cache/suite/{default,upgrade,multinode}.log .cache/suite/machine.samples; \
+	  python3 scripts/suite_times.py report .cache/suite/{default,upgrade,multinode,testing}.log .cache/suite/machine.samples; \
 	  exit $$rc
 
 .PHONY: test-fast

@@ -5,13 +5,19 @@
 # heat.lab.recipe is the script's sha256); otherwise it builds it again.
 #   HEAT_LAB_SUITE=trixie (default): localhost/heat-lab-debian13:latest
 #   HEAT_LAB_SUITE=bookworm:         localhost/heat-lab-debian12:latest
+#   HEAT_LAB_SUITE=forky (testing):  localhost/heat-lab-debian14:latest
+#   HEAT_LAB_SUITE=sid (unstable):   localhost/heat-lab-debiansid:latest
 set -o nounset -o pipefail -o errexit
 
 SUITE="${HEAT_LAB_SUITE:-trixie}"
+# debootstrap's script for the suite: Debian 12's debootstrap has none named
+# forky, and testing is bootstrapped as unstable is.
 case "$SUITE" in
-    trixie) RELEASE=13 ;;
-    bookworm) RELEASE=12 ;;
-    *) echo "build-image: HEAT_LAB_SUITE must be trixie or bookworm, got $SUITE" >&2; exit 2 ;;
+    trixie) RELEASE=13 SCRIPT=trixie ;;
+    bookworm) RELEASE=12 SCRIPT=bookworm ;;
+    forky) RELEASE=14 SCRIPT=sid ;;
+    sid) RELEASE=sid SCRIPT=sid ;;
+    *) echo "build-image: HEAT_LAB_SUITE must be trixie, bookworm, forky or sid, got $SUITE" >&2; exit 2 ;;
 esac
 IMAGE="${HEAT_LAB_IMAGE:-localhost/heat-lab-debian$RELEASE:latest}"
 
@@ -40,18 +46,24 @@ trap 'rm -rf "$ROOTFS"' EXIT
 echo "build-image: debootstrap $SUITE from $MIRROR (about 75 s)"
 debootstrap --variant=minbase \
     --include=python3,python3-apt,systemd,systemd-sysv,dbus,iproute2,procps,ca-certificates,sudo,openssh-server \
-    "$SUITE" "$ROOTFS" "$MIRROR" >/dev/null
+    "$SUITE" "$ROOTFS" "$MIRROR" "/usr/share/debootstrap/scripts/$SCRIPT" >/dev/null
 
-# The same mirror inside the container, with security updates as on a real controller.
-cat >"$ROOTFS/etc/apt/sources.list" <<SOURCES
-deb $MIRROR $SUITE main
-deb $MIRROR $SUITE-updates main
-SOURCES
-if [ -n "${HEAT_LAB_SECURITY_MIRROR:-}" ]; then
-    echo "deb $HEAT_LAB_SECURITY_MIRROR $SUITE-security main" >>"$ROOTFS/etc/apt/sources.list"
-elif grep -q 'debian-security' /etc/apt/sources.list.d/debian.sources 2>/dev/null; then
-    echo "deb ${MIRROR%/debian}/debian-security $SUITE-security main" >>"$ROOTFS/etc/apt/sources.list"
+# The same mirror inside the container, with security updates as on a real
+# controller (unstable has neither updates nor security suites).
+echo "deb $MIRROR $SUITE main" >"$ROOTFS/etc/apt/sources.list"
+if [ "$SUITE" != sid ]; then
+    echo "deb $MIRROR $SUITE-updates main" >>"$ROOTFS/etc/apt/sources.list"
+    if [ -n "${HEAT_LAB_SECURITY_MIRROR:-}" ]; then
+        echo "deb $HEAT_LAB_SECURITY_MIRROR $SUITE-security main" >>"$ROOTFS/etc/apt/sources.list"
+    elif grep -q 'debian-security' /etc/apt/sources.list.d/debian.sources 2>/dev/null; then
+        echo "deb ${MIRROR%/debian}/debian-security $SUITE-security main" >>"$ROOTFS/etc/apt/sources.list"
+    fi
 fi
+# Testing's and unstable's Release files are valid for a week; the lab's mirror
+# may be a dated copy, older than that. (Stable's carry no end date.)
+case "$SUITE" in
+    forky | sid) echo 'Acquire::Check-Valid-Until "false";' >"$ROOTFS/etc/apt/apt.conf.d/99heat-lab-mirror" ;;
+esac
 # Units that make no sense in a container and slow boot down.
 for unit in systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer; do
     ln -sf /dev/null "$ROOTFS/etc/systemd/system/$unit"
