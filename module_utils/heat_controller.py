@@ -128,6 +128,15 @@ def final_settings(wanted, code):
     return settings
 
 
+def without(settings, names):
+    """settings with the options `names` ('section.option') set to null: removed from heat.conf, not checked."""
+    settings = dict((section, dict(keys) if isinstance(keys, dict) else keys) for section, keys in settings.items())
+    for name in names:
+        section, option = name.split('.', 1)
+        settings[section][option] = None
+    return settings
+
+
 def options_state(settings, wanted, reader):
     """Every option the settings set, looked up in the installed Heat's registry (module_utils/heat_options.py):
     state checked, partial (a namespace did not load: unknown ones are not refused) or unchecked (Heat not
@@ -163,6 +172,24 @@ def registry_reader(settings, code, write_cache=True):
     return heat_options.Reader(heat_options.auth_types(settings), code, write=write_cache)
 
 
+def unregistered_own(settings, wanted, reader):
+    """The role's own options that it writes only where the installed Heat registers them
+    (wanted['where_registered']: section.option, section.* or section) and that this Heat does not: the role removes
+    them instead (e.g. [heat_api] bind_host, which Heat 27 no longer reads). Never an override's: those are checked.
+    Unknown without a complete registry (Heat not installed, a namespace that did not load): none removed."""
+    patterns = wanted.get('where_registered') or []
+    registry = reader.result() if reader is not None and patterns else {}
+    if 'sections' not in registry or registry.get('failed'):
+        return []
+    overrides = wanted.get('overrides') or {}
+    own = dict((section, dict((key, value) for key, value in keys.items()
+                              if value is not None and key not in (overrides.get(section) or {})))
+               for section, keys in settings.items() if isinstance(keys, dict))
+    found = heat_options.check(own, registry)['unknown']
+    return ['%s.%s' % (item['section'], item['option']) for item in found
+            if heat_options.wanted_by('%s.%s' % (item['section'], item['option']), patterns)]
+
+
 def config_state(path, wanted, settings, reader=None):
     """heat.conf against the settings the role would write (final_settings: [ec2authtoken] in the form the
     installed ec2token code reads), compared as ini_settings compares them.
@@ -171,7 +198,10 @@ def config_state(path, wanted, settings, reader=None):
     says why); changes: 'section.key action', never a value; options: the options against the installed
     Heat's registry, read by `reader` (options_state).
     """
+    dropped = unregistered_own(settings, wanted, reader)
+    settings = without(settings, dropped)
     options = options_state(settings, wanted, reader)
+    options['dropped'] = dropped
     if not ini_file.HAS_INIPARSE:
         return dict(state='unknown', reason='iniparse is not installed', changes=[], options=options)
     keys, errors = ini_file.validate_settings(settings)
@@ -319,6 +349,8 @@ def argument_spec():
             # heat_conf_overrides (named as the source of the options it sets) and heat_conf_unregistered.
             overrides=dict(type='dict', default={}),
             unregistered=dict(type='list', elements='str', default=[]),
+            # The role's options it writes only where the installed Heat registers them.
+            where_registered=dict(type='list', elements='str', default=[]),
         )),
         # heat_policy_overrides, checked against the installed Heat's policies.
         policy_overrides=dict(type='dict'),

@@ -223,7 +223,8 @@ def auth_types(settings):
                       if isinstance(keys, dict) and keys.get('auth_type')))
 
 
-def _wanted_by(name, patterns):
+def wanted_by(name, patterns):
+    """Whether section.option `name` is one of `patterns` (section.option, section.* or section)."""
     section = name.split('.', 1)[0]
     return name in patterns or section in patterns or '%s.*' % section in patterns
 
@@ -243,7 +244,7 @@ def check(settings, registry, sources=None, unregistered=()):
             known.setdefault(name, dict(removal=False, reason=''))
         for option, value in sorted((keys or {}).items()):
             name = '%s.%s' % (section, option)
-            if value is None or _wanted_by(name, unregistered):
+            if value is None or wanted_by(name, unregistered):
                 continue
             source = sources.get(name, 'the role')
             renamed = (registry.get('renamed') or {}).get(name)

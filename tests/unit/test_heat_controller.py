@@ -252,7 +252,7 @@ def test_unreadable_heat_conf_is_named(module_args, commands, tmp_path, monkeypa
 
 PASSWORD = 'pa$$word-in-heat.conf'
 # Where Heat is not installed (as here), the options are not looked up.
-UNCHECKED = {'state': 'unchecked', 'reason': 'Heat is not installed yet', 'unknown': [], 'deprecated': []}
+UNCHECKED = {'state': 'unchecked', 'reason': 'Heat is not installed yet', 'unknown': [], 'deprecated': [], 'dropped': []}
 
 
 def conf_wanted(path, **extra):

@@ -230,3 +230,32 @@ def test_unknown_options_fail_the_plan_naming_the_input_deprecated_ones_warn():
     assert heat_hints.problems(result, {'host': 'controller1'}) == []
     assert heat_hints.warnings(result)[1].endswith(
         '(not refused: part of the registry did not load: oslo.db: ImportError).')
+
+
+# --- The role's own options written only where the installed Heat registers them --------------------
+
+def test_own_options_the_installed_heat_no_longer_registers_are_removed_not_refused(tmp_path):
+    from ansible.module_utils import heat_controller
+    # A Heat 27-like registry: [heat_api] registers none of the listen options.
+    registry = dict(REGISTRY, sections=dict(REGISTRY['sections'], heat_api={'heat_api_root': {'removal': False,
+                                                                                              'reason': ''}}))
+    settings = {'DEFAULT': {'debug': 'true'}, 'heat_api': {'bind_host': '0.0.0.0', 'workers': '2', 'cert_file': None}}
+    wanted = dict(settings=settings, overrides={}, unregistered=[], where_registered=['heat_api'])
+    conf = tmp_path / 'heat.conf'
+    conf.write_text('[DEFAULT]\ndebug = true\n\n[heat_api]\nbind_host = 0.0.0.0\nworkers = 2\n')
+    found = heat_controller.config_state(str(conf), dict(wanted, owner=None, group=None, mode=None), settings,
+                                         FakeReader(registry))
+    assert found['options']['dropped'] == ['heat_api.bind_host', 'heat_api.workers']
+    assert found['options']['unknown'] == [] and found['options']['state'] == 'checked'
+    assert found['changes'] == ['heat_api.bind_host removed', 'heat_api.workers removed']
+    # Where Heat registers them (19, 24), they stay; without a complete registry, nothing is removed.
+    kept = heat_controller.config_state(str(conf), dict(wanted, owner=None, group=None, mode=None), settings,
+                                        FakeReader(dict(registry, sections=dict(registry['sections'], heat_api={
+                                            'bind_host': {'removal': False, 'reason': ''},
+                                            'workers': {'removal': False, 'reason': ''}}))))
+    assert kept['options']['dropped'] == [] and kept['state'] == 'same'
+    assert heat_controller.unregistered_own(settings, wanted, FakeReader(dict(registry, failed=['oslo.db: x']))) == []
+    assert heat_controller.unregistered_own(settings, wanted, None) == []
+    # An override of the same option is the operator's: refused as unknown, not removed.
+    overridden = dict(wanted, overrides={'heat_api': {'workers': '4'}})
+    assert heat_controller.unregistered_own(settings, overridden, FakeReader(registry)) == ['heat_api.bind_host']

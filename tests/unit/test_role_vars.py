@@ -326,3 +326,14 @@ def test_the_purge_runs_on_one_controller_with_the_age_given(host, enabled, stat
     assert 'ExecStart=/usr/bin/heat-manage purge_deleted -g hours 7\n' in units[0]['content']
     assert 'User=heat\n' in units[0]['content']
     assert 'OnCalendar=Sun 03:00\n' in units[1]['content'] and 'Persistent=true\n' in units[1]['content']
+
+
+def test_own_options_the_plan_found_unregistered_are_removed_by_config():
+    host = {'config': {'options': {'dropped': ['heat_api.bind_host', 'heat_api.workers', 'heat_api_cfn.cert_file']}}}
+    conf = render('Debian', '{{ _heat_conf }}', _heat_host=host)
+    assert conf['heat_api']['bind_host'] is None and conf['heat_api']['workers'] is None
+    assert conf['heat_api_cfn']['cert_file'] is None and conf['heat_api_cfn']['bind_host'] == '0.0.0.0'
+    # Nothing found (no plan yet, or heat.conf unread): the role's own values.
+    for host in ({}, {'config': None}):
+        assert render('Debian', '{{ _heat_conf }}', _heat_host=host)['heat_api']['workers'] == '2'
+    assert render('Debian', '{{ _heat_conf_wanted.where_registered }}') == ['heat_api', 'heat_api_cfn']
