@@ -62,9 +62,9 @@ LABS = {
                       ('molecule.yml', 'prepare.yml', 'ready.yml', 'tasks', 'templates', 'group_vars', 'make-pki.sh')],
                      True),
     'testing': Lab('testing', ['testing-controller'], 'localhost/heat-lab-debian14:latest',
-                   ['molecule/testing/molecule.yml'] + DEFAULT_PREPARE, False),
+                   ['molecule/testing/molecule.yml', 'scripts/lab-cgroup.sh'] + DEFAULT_PREPARE, False),
     'unstable': Lab('testing', ['testing-controller'], 'localhost/heat-lab-debiansid:latest',
-                    ['molecule/testing/molecule.yml'] + DEFAULT_PREPARE, False),
+                    ['molecule/testing/molecule.yml', 'scripts/lab-cgroup.sh'] + DEFAULT_PREPARE, False),
 }
 
 

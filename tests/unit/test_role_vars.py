@@ -104,6 +104,16 @@ def test_without_tls_inputs_no_ca_or_tls_key_is_written():
     assert render('Debian', '{{ _heat_probe_scheme }}://{{ _heat_probe_url_host }}') == 'http://127.0.0.1'
 
 
+def test_ec2tokens_is_posted_to_keystone_without_its_version():
+    # Upstream's code appends /v3/ec2tokens to the adapter's endpoint: the
+    # catalog's .../v3/ would give /v3//v3/ec2tokens.
+    conf = render('Debian', '{{ _heat_conf }}', heat_ec2authtoken_keystoneauth=True,
+                  heat_keystone_internal_url='https://keystone.internal:5001/')
+    assert conf['ec2authtoken']['endpoint_override'] == 'https://keystone.internal:5001'
+    assert conf['ec2authtoken']['auth_url'] == 'https://keystone.internal:5001'
+    assert render('Debian', '{{ _heat_conf }}', **LEGACY_EC2TOKEN)['ec2authtoken']['endpoint_override'] is None
+
+
 def test_a_ca_bundle_reaches_every_client_of_heat():
     conf = render('Debian', '{{ _heat_conf }}', heat_ca_bundle_content=CA, **LEGACY_EC2TOKEN)
     path = '/etc/heat/ca-bundle.pem'

@@ -50,12 +50,12 @@ def test_demo_openrc_is_private(host):
 
 
 def test_demo_user_holds_what_this_heats_policy_needs_and_no_more(host, admin):
-    # Heat 24 (Debian 13) enforces its new defaults: member on the project;
-    # Heat 19 (Debian 12) lets any role but heat_stack_user create stacks.
+    # Heat 24 and later (Debian 13, testing) enforce the new defaults: member
+    # on the project; Heat 19 (Debian 12) lets any role but heat_stack_user create stacks.
     heat = host.check_output("dpkg-query -W -f='${Version}' heat-common")
     roles = {r['Role'] for r in admin('role assignment list --user demo --project demo --names')}
     assert 'admin' not in roles
-    if heat.startswith('1:24.'):
+    if int(heat.split(':')[-1].split('.')[0]) >= 24:
         assert 'member' in roles
     assert roles - {'heat_stack_user'}, roles
 
