@@ -56,7 +56,7 @@ LABS = {
     'default': Lab('default', ['lab-controller'], 'localhost/heat-lab-debian13:latest',
                    ['molecule/default/molecule.yml'] + DEFAULT_PREPARE, False),
     'upgrade': Lab('upgrade', ['upgrade-controller'], 'localhost/heat-lab-debian12:latest',
-                   ['molecule/upgrade/molecule.yml'] + DEFAULT_PREPARE, False),
+                   ['molecule/upgrade/molecule.yml', 'scripts/lab-cgroup.sh'] + DEFAULT_PREPARE, False),
     'multinode': Lab('multinode', ['infra', 'lb'], 'localhost/heat-lab-debian13:latest',
                      ['molecule/multinode/' + name for name in
                       ('molecule.yml', 'prepare.yml', 'ready.yml', 'tasks', 'templates', 'group_vars', 'make-pki.sh')],
