@@ -16,8 +16,8 @@ from ansible.module_utils.heat_checks import CheckFailed
 
 def check_database(opts, connect=socket.create_connection, sleep=time.sleep, clock=time.monotonic,
                    exists=os.path.exists):
-    """Wait until the database port accepts a connection (as wait_for would), then until
-    opts['socket'] exists when given, all within opts['timeout']."""
+    """Wait until the database port accepts a connection (as wait_for would), then, when opts['sockets'] are
+    given, until one of them exists (the first that does is result['socket']), all within opts['timeout']."""
     start = clock()
     while True:
         remaining = opts['timeout'] - (clock() - start)
@@ -30,13 +30,16 @@ def check_database(opts, connect=socket.create_connection, sleep=time.sleep, clo
                                   % (opts['host'], opts['port'], opts['timeout'], exc))
         sleep(1)
     result = dict(host=opts['host'], port=opts['port'])
-    if opts.get('socket'):
-        while not exists(opts['socket']):
-            if clock() - start + 1 >= opts['timeout']:
-                raise CheckFailed('socket', 'No database socket %s on this host within %g s, although %s:%d answers'
-                                  % (opts['socket'], opts['timeout'], opts['host'], opts['port']))
-            sleep(1)
-        result['socket'] = opts['socket']
+    sockets = opts.get('sockets') or []
+    while sockets:
+        found = [path for path in sockets if exists(path)]
+        if found:
+            result['socket'] = found[0]
+            break
+        if clock() - start + 1 >= opts['timeout']:
+            raise CheckFailed('socket', 'No database socket (%s) on this host within %g s, although %s:%d answers'
+                              % (' or '.join(sockets), opts['timeout'], opts['host'], opts['port']))
+        sleep(1)
     result['seconds'] = round(clock() - start, 1)
     return result
 
@@ -78,9 +81,9 @@ def database_differences(cursor, wanted):
     return differs
 
 
-def check_database_in_place(opts):
+def check_database_in_place(opts, socket_path=None):
     """Whether the database and the accounts are as opts['wanted'] asks, read through the
-    administrator's login: (in_place, differs)."""
+    administrator's login (over TCP with login.host, else through socket_path): (in_place, differs)."""
     try:
         import pymysql  # optional: Heat's own driver, not on a fresh controller
     except ImportError:
@@ -94,7 +97,7 @@ def check_database_in_place(opts):
     if login.get('host'):
         config.update(host=login['host'], port=login.get('port') or 3306)
     else:
-        config['unix_socket'] = opts['socket']
+        config['unix_socket'] = socket_path
     try:
         connection = pymysql.connect(**config)
         try:
@@ -116,7 +119,8 @@ def options():
         host=dict(type='str', required=True),
         port=dict(type='int', default=3306),
         timeout=dict(type='float', default=60),
-        socket=dict(type='path'),
+        # The administrator's socket, or the places a distribution's server puts it: the first that exists.
+        sockets=dict(type='list', elements='path', default=[]),
         login=dict(type='dict', options=dict(
             host=dict(type='str'),
             port=dict(type='int', default=3306),
@@ -138,8 +142,8 @@ def option_errors(opts):
         errors.append('database.host must not be empty')
     if not 1 <= opts['port'] <= 65535:
         errors.append('database.port must be between 1 and 65535, got %d' % opts['port'])
-    if opts['wanted'] and not (opts['socket'] or (opts['login'] or {}).get('host')):
-        errors.append('database.wanted needs database.socket or database.login.host to log in')
+    if opts['wanted'] and not (opts['sockets'] or (opts['login'] or {}).get('host')):
+        errors.append('database.wanted needs database.sockets or database.login.host to log in')
     return errors
 
 
@@ -149,7 +153,7 @@ def check(opts):
     try:
         result.update(check_database(opts), ok=True)
         if opts['wanted']:
-            in_place, differs = check_database_in_place(opts)
+            in_place, differs = check_database_in_place(opts, result.get('socket'))
             result.update(in_place=in_place, **({} if in_place else dict(differs=differs)))
     except CheckFailed as exc:
         result.update(cause=exc.cause, msg=str(exc))

@@ -10,8 +10,9 @@ from __future__ import annotations
 DATABASE = {
     'database': 'check heat_db_host, heat_db_port, that MariaDB/MySQL listens there, the firewall, and '
                 'heat_db_wait_timeout',
-    'socket': 'heat_db_login_unix_socket is where the database tasks on {db_delegate_to} (heat_db_delegate_to) log '
-              'in: run them on the database server, or log in over TCP with heat_db_login_host',
+    'socket': 'heat_db_login_unix_socket (empty: where MariaDB puts it) is where the database tasks on '
+              '{db_delegate_to} (heat_db_delegate_to) log in: run them on the database server, set '
+              'heat_db_login_unix_socket to its socket, or log in over TCP with heat_db_login_host',
     'parameters': 'an input of the role is malformed',
 }
 

@@ -237,9 +237,6 @@ def _database_errors(i):
         errors.append('heat_db_allowed_hosts must list at least one host (e.g. localhost and %).')
     if not i['heat_db_delegate_to']:
         errors.append('heat_db_delegate_to must name the host that runs the database tasks.')
-    if not i['heat_db_login_host'] and not i['heat_db_login_unix_socket']:
-        errors.append('Set heat_db_login_unix_socket (on heat_db_delegate_to) or heat_db_login_host to log in to the '
-                      'database.')
     if int(i['heat_db_max_retries'] or 0) < -1:
         errors.append("heat_db_max_retries must be -1 (forever) or more, got '%s'." % i['heat_db_max_retries'])
     return errors

@@ -90,7 +90,6 @@ def test_the_defaults_with_the_secrets_are_fine():
                                   "'heat-db', 'heat'."),
     ({'heat_db_allowed_hosts': []}, 'heat_db_allowed_hosts must list at least one host'),
     ({'heat_db_delegate_to': ''}, 'heat_db_delegate_to must name the host that runs the database tasks.'),
-    ({'heat_db_login_unix_socket': ''}, 'Set heat_db_login_unix_socket (on heat_db_delegate_to) or heat_db_login_host'),
     ({'heat_region': 'Region One/../x'}, "heat_region must be a region id such as RegionOne (letters, digits, . _ -), "
                                          "got 'Region One/../x'."),
     ({'heat_keystone_region': ''}, 'heat_keystone_region must be a region id'),

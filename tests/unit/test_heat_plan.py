@@ -143,6 +143,20 @@ def test_explained_every_problem_at_once_naming_the_inputs(plan, keystone, sleep
     assert RABBIT_PASSWORD not in json.dumps(result) and ADMIN_PASSWORD not in json.dumps(result)
 
 
+def test_no_database_socket_names_heat_db_login_unix_socket(plan, monkeypatch):
+    # An empty heat_db_login_unix_socket (the default) looks for MariaDB's sockets; none found is refused
+    # before any change, naming the input.
+    monkeypatch.setattr(heat_database, 'check', lambda opts: {
+        'ok': False, 'cause': 'socket',
+        'msg': 'No database socket (/run/mysqld/mysqld.sock or /run/mariadbd/mysqld.sock) on this host within 60 s, '
+               'although db:3306 answers'})
+    result = plan(fail=True, database={'host': 'db', 'sockets': ['/run/mysqld/mysqld.sock']}, explain=EXPLAIN)
+    assert result['cause'] == 'socket'
+    assert result['msg'].startswith('From c1: No database socket (/run/mysqld/mysqld.sock or /run/mariadbd/mysqld.sock)')
+    assert ('heat_db_login_unix_socket (empty: where MariaDB puts it) is where the database tasks on c1 '
+            '(heat_db_delegate_to) log in') in result['msg']
+
+
 def test_explained_nothing_when_all_is_well(plan, monkeypatch):
     monkeypatch.setattr(heat_database, 'check', lambda opts: {'ok': True})
     assert 'msg' not in plan(database={'host': 'db'}, explain=EXPLAIN)

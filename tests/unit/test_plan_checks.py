@@ -645,18 +645,32 @@ def test_database_socket_is_waited_for_after_the_port():
         looks.append(path)
         return len(looks) > 3
 
-    found = database.check_database({'host': 'db', 'port': 3306, 'timeout': 60, 'socket': '/run/mysqld/mysqld.sock'},
+    found = database.check_database({'host': 'db', 'port': 3306, 'timeout': 60, 'sockets': ['/run/mysqld/mysqld.sock']},
                               connect=port, sleep=clock.sleep, clock=clock, exists=exists)
     assert found == {'host': 'db', 'port': 3306, 'socket': '/run/mysqld/mysqld.sock', 'seconds': 3.0}
+
+
+def test_the_first_of_the_candidate_sockets_that_exists_is_used():
+    # Debian unstable's MariaDB moved its socket to /run/mariadbd.
+    clock, port = Clock(), Port(0)
+    candidates = ['/run/mysqld/mysqld.sock', '/run/mariadbd/mysqld.sock']
+    found = database.check_database({'host': 'db', 'port': 3306, 'timeout': 60, 'sockets': candidates},
+                                    connect=port, sleep=clock.sleep, clock=clock,
+                                    exists=lambda path: path.startswith('/run/mariadbd/'))
+    assert found['socket'] == '/run/mariadbd/mysqld.sock' and clock.now == 0
+    found = database.check_database({'host': 'db', 'port': 3306, 'timeout': 60, 'sockets': candidates},
+                                    connect=port, sleep=clock.sleep, clock=clock, exists=lambda path: True)
+    assert found['socket'] == '/run/mysqld/mysqld.sock'
 
 
 def test_database_socket_missing_is_named_within_the_same_timeout():
     clock, port = Clock(), Port(2)
     with pytest.raises(checks.CheckFailed) as failed:
-        database.check_database({'host': 'db', 'port': 3306, 'timeout': 6, 'socket': '/nowhere.sock'},
+        database.check_database({'host': 'db', 'port': 3306, 'timeout': 6, 'sockets': ['/nowhere.sock', '/else.sock']},
                           connect=port, sleep=clock.sleep, clock=clock, exists=lambda path: False)
     assert failed.value.cause == 'socket'
-    assert str(failed.value) == 'No database socket /nowhere.sock on this host within 6 s, although db:3306 answers'
+    assert str(failed.value) == ('No database socket (/nowhere.sock or /else.sock) on this host within 6 s, '
+                                 'although db:3306 answers')
     assert clock.now <= 6
 
 
@@ -815,8 +829,8 @@ def test_in_place_through_the_socket_or_over_tcp(monkeypatch, tmp_path):
     monkeypatch.setenv('HOME', str(tmp_path))
     fake = FakePyMySQL(FakeServer())
     monkeypatch.setitem(sys.modules, 'pymysql', fake)
-    opts = {'socket': '/run/mysqld/mysqld.sock', 'login': None, 'wanted': WANTED}
-    assert database.check_database_in_place(opts) == (True, [])
+    opts = {'login': None, 'wanted': WANTED}
+    assert database.check_database_in_place(opts, '/run/mysqld/mysqld.sock') == (True, [])
     assert fake.config == {'user': 'root', 'connect_timeout': 10, 'unix_socket': '/run/mysqld/mysqld.sock'}
 
     (tmp_path / '.my.cnf').write_text('[client]\npassword = x\n')
@@ -828,12 +842,12 @@ def test_in_place_through_the_socket_or_over_tcp(monkeypatch, tmp_path):
 
 def test_without_pymysql_or_a_login_nothing_is_in_place(monkeypatch):
     monkeypatch.setitem(sys.modules, 'pymysql', None)
-    opts = {'socket': '/run/mysqld/mysqld.sock', 'login': None, 'wanted': WANTED}
-    assert database.check_database_in_place(opts) == (False, ['PyMySQL is not installed on this host'])
+    opts = {'login': None, 'wanted': WANTED}
+    assert database.check_database_in_place(opts, '/run/mysqld/mysqld.sock') == (False, ['PyMySQL is not installed on this host'])
 
     fake = FakePyMySQL(error=FakePyMySQL.MySQLError(1698, "Access denied for user 'root'@'localhost'"))
     monkeypatch.setitem(sys.modules, 'pymysql', fake)
-    assert database.check_database_in_place(opts) == (
+    assert database.check_database_in_place(opts, '/run/mysqld/mysqld.sock') == (
         False, ["the administrator login failed: Access denied for user 'root'@'localhost'"])
 
 
@@ -842,22 +856,22 @@ def test_an_answer_not_understood_is_a_doubt_not_a_failure(monkeypatch):
     server = FakeServer()
     server.accounts[('heat', '%')]['grants'] = None  # a SHOW GRANTS answer the read cannot iterate
     monkeypatch.setitem(sys.modules, 'pymysql', FakePyMySQL(server))
-    in_place, differs = database.check_database_in_place({'socket': '/run/mysqld/mysqld.sock', 'login': None, 'wanted': WANTED})
+    in_place, differs = database.check_database_in_place({'login': None, 'wanted': WANTED}, '/run/mysqld/mysqld.sock')
     assert in_place is False
     assert differs[0].startswith('could not read the accounts: TypeError')
 
 
 def test_wanted_is_reported_through_main(module_args, monkeypatch):
     monkeypatch.setattr(database, 'check_database', lambda opts: {'host': 'db', 'port': 3306, 'seconds': 0.0})
-    monkeypatch.setattr(database, 'check_database_in_place', lambda opts: (False, ['no account heat@%']))
-    module_args({'database': {'host': 'db', 'socket': '/run/mysqld/mysqld.sock', 'wanted': WANTED}})
+    monkeypatch.setattr(database, 'check_database_in_place', lambda opts, socket_path: (False, ['no account heat@%']))
+    module_args({'database': {'host': 'db', 'sockets': ['/run/mysqld/mysqld.sock'], 'wanted': WANTED}})
     with pytest.raises(AnsibleExitJson) as exc:
         heat_plan.main()
     result = exc.value.args[0]
     assert result['database']['in_place'] is False and result['database']['differs'] == ['no account heat@%']
     assert DB_PASSWORD not in json.dumps(result)
 
-    monkeypatch.setattr(database, 'check_database_in_place', lambda opts: (True, []))
+    monkeypatch.setattr(database, 'check_database_in_place', lambda opts, socket_path: (True, []))
     with pytest.raises(AnsibleExitJson) as exc:
         heat_plan.main()
     assert exc.value.args[0]['database']['in_place'] is True and 'differs' not in exc.value.args[0]['database']
@@ -868,4 +882,4 @@ def test_wanted_needs_a_login(module_args):
     with pytest.raises(AnsibleFailJson) as exc:
         heat_plan.main()
     assert exc.value.args[0]['cause'] == 'parameters'
-    assert 'database.wanted needs database.socket or database.login.host' in exc.value.args[0]['msg']
+    assert 'database.wanted needs database.sockets or database.login.host' in exc.value.args[0]['msg']

@@ -40,16 +40,27 @@ def render(os_family, expression, **extra):
     return Templar(loader=loader, variables=variables).template(trust_as_template(expression))
 
 
-@pytest.mark.parametrize('family,socket', [
-    ('Debian', '/run/mysqld/mysqld.sock'),
-    ('RedHat', '/var/lib/mysql/mysql.sock'),
+@pytest.mark.parametrize('family,sockets', [
+    ('Debian', ['/run/mysqld/mysqld.sock', '/run/mariadbd/mysqld.sock']),
+    ('RedHat', ['/var/lib/mysql/mysql.sock']),
 ])
-def test_database_socket_follows_the_os_family(family, socket):
-    assert render(family, '{{ heat_db_login_unix_socket }}') == socket
+def test_database_socket_follows_the_os_family(family, sockets):
+    assert render(family, '{{ heat_db_login_unix_socket }}') == ''
+    assert render(family, '{{ _heat_db_login_sockets }}') == sockets
 
 
 def test_an_operator_socket_wins():
-    assert render('RedHat', '{{ heat_db_login_unix_socket }}', heat_db_login_unix_socket='/tmp/my.sock') == '/tmp/my.sock'
+    assert render('RedHat', '{{ _heat_db_login_sockets }}', heat_db_login_unix_socket='/tmp/my.sock') == ['/tmp/my.sock']
+    assert render('RedHat', '{{ _heat_db_login_socket }}', heat_db_login_unix_socket='/tmp/my.sock') == '/tmp/my.sock'
+
+
+def test_the_database_tasks_log_in_through_the_socket_the_plan_found():
+    found = {'controller1': {'_heat_plan': {'database': {'socket': '/run/mariadbd/mysqld.sock'}}}}
+    assert render('Debian', '{{ _heat_db_login_socket }}', hostvars=found,
+                  heat_db_delegate_to='controller1') == '/run/mariadbd/mysqld.sock'
+    # A delegate outside the play: its own look (validate.yml).
+    assert render('Debian', '{{ _heat_db_login_socket }}', hostvars={}, heat_db_delegate_to='db1',
+                  _heat_db_delegate_plan={'database': {'socket': '/run/mysqld/mysqld.sock'}}) == '/run/mysqld/mysqld.sock'
 
 
 @pytest.mark.parametrize('family,names', [
