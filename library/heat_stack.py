@@ -569,8 +569,19 @@ class HeatStack(object):
             if remaining is not None:
                 # terminal and not DELETE_COMPLETE: DELETE_FAILED (or something odd)
                 self.fail_stack(remaining, 'deleted', True)
+            self.wait_name_free(deadline)
             last = None
         self.module.exit_json(stack=self.summary(last), signalled=[], **result)
+
+    def wait_name_free(self, deadline):
+        """Until the name lookup answers 404. A stack is DELETE_COMPLETE a moment before Heat soft-deletes
+        its row, and a create of the same name in between is refused (409 StackExists: seen on Heat 19
+        under load). Gives up at the deadline: a create then says why."""
+        while self.request('GET', '/stacks/%s' % quote(self.name, safe='')).status_code != 404:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self.api.sleep(min(POLL_FIRST, remaining))
 
 
 def main():

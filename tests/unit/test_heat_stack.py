@@ -473,7 +473,7 @@ def test_signal_output_that_is_not_curl_cli_fails(module_args, fake, clock):
 # ------------------------------------------------------------------ absent
 
 def test_delete_waits_until_gone(module_args, fake, clock):
-    fake.on('GET', '/stacks/smoke', Resp(200, stack_body('CREATE_COMPLETE')))
+    fake.on('GET', '/stacks/smoke', Resp(200, stack_body('CREATE_COMPLETE')), Resp(404, None))
     fake.on('DELETE', STACK_PATH, Resp(204, None))
     fake.on('GET', STACK_PATH,
             Resp(200, stack_body('DELETE_IN_PROGRESS')),
@@ -486,11 +486,23 @@ def test_delete_waits_until_gone(module_args, fake, clock):
 
 
 def test_delete_complete_counts_as_gone(module_args, fake, clock):
-    fake.on('GET', '/stacks/smoke', Resp(200, stack_body('CREATE_COMPLETE')))
+    fake.on('GET', '/stacks/smoke', Resp(200, stack_body('CREATE_COMPLETE')), Resp(404, None))
     fake.on('DELETE', STACK_PATH, Resp(204, None))
     fake.on('GET', STACK_PATH, Resp(200, stack_body('DELETE_COMPLETE')))
     result = ok(module_args, state='absent', template_body=None)
     assert result['action'] == 'deleted'
+
+
+def test_delete_returns_once_the_name_is_free(module_args, fake, clock):
+    # DELETE_COMPLETE, yet the name still resolves until Heat soft-deletes
+    # the row: a create of the same name meanwhile would be refused (409).
+    fake.on('GET', '/stacks/smoke', Resp(200, stack_body('CREATE_COMPLETE')),
+            Resp(200, stack_body('DELETE_COMPLETE')), Resp(200, stack_body('DELETE_COMPLETE')), Resp(404, None))
+    fake.on('DELETE', STACK_PATH, Resp(204, None))
+    fake.on('GET', STACK_PATH, Resp(200, stack_body('DELETE_COMPLETE')))
+    result = ok(module_args, state='absent', template_body=None)
+    assert result['action'] == 'deleted'
+    assert fake.count('GET', '/stacks/smoke') == 4
 
 
 def test_already_absent_is_unchanged(module_args, fake, clock):
