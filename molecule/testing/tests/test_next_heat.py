@@ -5,9 +5,11 @@ condition signalled through heat-api-cfn).
 
 Upstream's ec2tokens fix is in this Heat: the role patches nothing, writes
 the keystoneauth [ec2authtoken], and says that the lab's
-heat_ec2token_fix: true (inventory/lab) is not needed here.
+heat_ec2token_fix: true (inventory/lab) is not needed here. A package
+configure that rewrites heat.conf (Heat 27's heat-common) changes none of
+the role's settings.
 """
-from labtools import changed_count, in_controller, playbook
+from labtools import changed_count, in_controller, playbook, task_changes
 
 EC2TOKEN = '/usr/lib/python3/dist-packages/heat/api/aws/ec2token.py'
 MARKER = "register_auth_conf_options(cfg.CONF, 'ec2authtoken')"
@@ -35,4 +37,23 @@ def test_heat_ec2token_fix_is_named_as_not_needed_and_nothing_changes():
     assert ("heat_ec2token_fix is true, but the installed Heat (heat-common 1:2" in run.text
             and "carries upstream's ec2tokens fix" in run.text
             and 'Nothing is patched; heat_ec2token_fix can be removed.' in run.text), run
+    assert changed_count(run.out) == 0, run
+
+
+def test_a_package_configure_that_rewrites_heat_conf_changes_no_setting():
+    # Heat 27's heat-common merges heat.conf into its template on every
+    # configure (pkgos_update_conf); 26's leaves it alone. Either way the
+    # role's settings survive: the next run writes nothing, restarts each
+    # service at most once (started before the file changed), and the run
+    # after it changes nothing.
+    rc, out = in_controller('DEBIAN_FRONTEND=noninteractive apt-get install -y -q --reinstall heat-common'
+                            ' >/dev/null 2>&1')
+    assert rc == 0, out
+    run = playbook('site.yml', '--skip-tags', 'verify')
+    assert run.rc == 0, run
+    assert task_changes(run.out, 'Configure heat.conf') == 0, run
+    for unit in ('heat-engine', 'heat-api', 'heat-api-cfn'):
+        assert task_changes(run.out, 'Restart %s' % unit) <= 1, (unit, run)
+    run = playbook('site.yml', '--skip-tags', 'verify')
+    assert run.rc == 0, run
     assert changed_count(run.out) == 0, run
