@@ -175,7 +175,8 @@ def registry_reader(settings, code, write_cache=True):
 def unregistered_own(settings, wanted, reader):
     """The role's own options that it writes only where the installed Heat registers them
     (wanted['where_registered']: section.option, section.* or section) and that this Heat does not: the role removes
-    them instead (e.g. [heat_api] bind_host, which Heat 27 no longer reads). Never an override's: those are checked.
+    them instead (e.g. [heat_api] bind_host, which Heat 26 and 27 no longer read). Never an override's: those are
+    checked.
     Unknown without a complete registry (Heat not installed, a namespace that did not load): none removed."""
     patterns = wanted.get('where_registered') or []
     registry = reader.result() if reader is not None and patterns else {}

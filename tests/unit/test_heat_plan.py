@@ -152,7 +152,8 @@ def test_no_database_socket_names_heat_db_login_unix_socket(plan, monkeypatch):
                'although db:3306 answers'})
     result = plan(fail=True, database={'host': 'db', 'sockets': ['/run/mysqld/mysqld.sock']}, explain=EXPLAIN)
     assert result['cause'] == 'socket'
-    assert result['msg'].startswith('From c1: No database socket (/run/mysqld/mysqld.sock or /run/mariadbd/mysqld.sock)')
+    assert result['msg'].startswith(
+        'From c1: No database socket (/run/mysqld/mysqld.sock or /run/mariadbd/mysqld.sock)')
     assert ('heat_db_login_unix_socket (empty: where MariaDB puts it) is where the database tasks on c1 '
             '(heat_db_delegate_to) log in') in result['msg']
 

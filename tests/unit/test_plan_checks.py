@@ -843,7 +843,8 @@ def test_in_place_through_the_socket_or_over_tcp(monkeypatch, tmp_path):
 def test_without_pymysql_or_a_login_nothing_is_in_place(monkeypatch):
     monkeypatch.setitem(sys.modules, 'pymysql', None)
     opts = {'login': None, 'wanted': WANTED}
-    assert database.check_database_in_place(opts, '/run/mysqld/mysqld.sock') == (False, ['PyMySQL is not installed on this host'])
+    assert database.check_database_in_place(opts, '/run/mysqld/mysqld.sock') == (
+        False, ['PyMySQL is not installed on this host'])
 
     fake = FakePyMySQL(error=FakePyMySQL.MySQLError(1698, "Access denied for user 'root'@'localhost'"))
     monkeypatch.setitem(sys.modules, 'pymysql', fake)
