@@ -115,6 +115,18 @@ def in_controller(command):
     return proc.returncode, proc.stdout
 
 
+# heat-api-cfn's ec2token code, and what upstream's fix (and the role's
+# patch, files/ec2token-heat*.patch) adds to it.
+EC2TOKEN = '/usr/lib/python3/dist-packages/heat/api/aws/ec2token.py'
+EC2TOKEN_MARK = "register_auth_conf_options(cfg.CONF, 'ec2authtoken')"
+
+
+def ec2token_has_mark():
+    """Whether the controller's ec2token.py reads the [ec2authtoken] keystoneauth options."""
+    rc, out = in_controller('grep -cF "%s" %s' % (EC2TOKEN_MARK, EC2TOKEN))
+    return rc == 0 and int(out.strip() or 0) > 0
+
+
 def changed_count(output):
     """The `changed=` count of the lab controller in a run's recap."""
     match = re.search(r'lab-controller\s*:\s*ok=\d+\s+changed=(\d+)', output)
@@ -122,12 +134,17 @@ def changed_count(output):
     return int(match.group(1))
 
 
+HEAT_UNITS = ('heat-api', 'heat-api-cfn', 'heat-engine')
+
+
 def heat_start_times():
-    """ActiveEnterTimestampMonotonic of heat-api, heat-api-cfn and heat-engine: changes on every (re)start."""
-    rc, out = in_controller('for u in heat-api heat-api-cfn heat-engine; do '
-                            'systemctl show -p ActiveEnterTimestampMonotonic --value $u; done')
+    """{unit: ActiveEnterTimestampMonotonic} of heat-api, heat-api-cfn and heat-engine: changes on every (re)start."""
+    rc, out = in_controller('for u in %s; do systemctl show -p ActiveEnterTimestampMonotonic --value $u; done'
+                            % ' '.join(HEAT_UNITS))
     assert rc == 0, out
-    return out.split()
+    times = out.split()
+    assert len(times) == len(HEAT_UNITS), out
+    return dict(zip(HEAT_UNITS, times))
 
 
 def secrets_in(text, extra=()):

@@ -18,6 +18,13 @@ def lab():
 
 
 @pytest.fixture(scope='module')
+def heat_version(host):
+    """heat-common's version and Heat's major release: ('1:24.0.0-2', 24)."""
+    version = host.check_output("dpkg-query -W -f='${Version}' heat-common")
+    return version, int(version.split(':')[-1].split('.')[0])
+
+
+@pytest.fixture(scope='module')
 def heat_conf(host):
     parser = configparser.RawConfigParser(strict=False, interpolation=None)
     parser.read_string(host.file('/etc/heat/heat.conf').content_string)

@@ -4,26 +4,12 @@ the next run, which restarts heat-api-cfn alone, once; the run after that
 changes nothing. (The CloudFormation wait condition itself is signalled by
 the role's verification on every converge.)
 """
-from labtools import changed_count, in_controller, playbook, task_changes
-
-EC2TOKEN = '/usr/lib/python3/dist-packages/heat/api/aws/ec2token.py'
-# What the patch adds (files/ec2token-heat*.patch), as upstream's fix does.
-MARKER = "register_auth_conf_options(cfg.CONF, 'ec2authtoken')"
-
-
-def patched():
-    rc, out = in_controller('grep -cF "%s" %s' % (MARKER, EC2TOKEN))
-    return rc == 0 and int(out.strip() or 0) > 0
-
-
-def start_time(unit):
-    rc, out = in_controller('systemctl show -p ActiveEnterTimestampMonotonic --value %s' % unit)
-    assert rc == 0, out
-    return out.strip()
+from labtools import (EC2TOKEN, changed_count, ec2token_has_mark, heat_start_times, in_controller, playbook,
+                      task_changes)
 
 
 def test_the_converged_heat_api_cfn_is_patched_and_configured():
-    assert patched()
+    assert ec2token_has_mark()
     rc, out = in_controller('grep -A12 "^\\[ec2authtoken\\]" /etc/heat/heat.conf | grep -E "^(auth_type|auth_uri|username) "')
     assert 'auth_type = password' in out and 'username = heat' in out, out
     assert 'auth_uri' not in out, out
@@ -35,15 +21,15 @@ def test_a_reinstalled_package_is_patched_again_and_heat_api_cfn_restarted_once(
     rc, out = in_controller('DEBIAN_FRONTEND=noninteractive apt-get install -y --reinstall heat-api-cfn python3-heat'
                             ' >/dev/null 2>&1; dpkg -S %s' % EC2TOKEN)
     assert rc == 0 and out.startswith('python3-heat:'), out
-    assert not patched()
-    before = {unit: start_time(unit) for unit in ('heat-api', 'heat-api-cfn', 'heat-engine')}
+    assert not ec2token_has_mark()
+    before = heat_start_times()
     run = playbook('site.yml', '--skip-tags', 'verify')
     assert run.rc == 0, run
-    assert patched()
+    assert ec2token_has_mark()
     assert task_changes(run.out, 'Restart heat-api-cfn') == 1, run
     assert task_changes(run.out, 'Restart heat-api') == 0, run
     assert task_changes(run.out, 'Restart heat-engine') == 0, run
-    after = {unit: start_time(unit) for unit in before}
+    after = heat_start_times()
     assert after['heat-api'] == before['heat-api'] and after['heat-engine'] == before['heat-engine'], (before, after)
     assert after['heat-api-cfn'] != before['heat-api-cfn'], (before, after)
 

@@ -106,14 +106,14 @@ def test_ec2authtoken_legacy_uri_removed(heat_conf):
 
 
 @pytest.mark.parametrize('section', ['heat_api', 'heat_api_cfn'])
-def test_listen_options_only_where_this_heat_registers_them(host, heat_conf, section):
+def test_listen_options_only_where_this_heat_registers_them(heat_version, heat_conf, section):
     # Heat 19 and 24 read [heat_api]/[heat_api_cfn] bind_host, bind_port,
     # workers (their eventlet servers); Heat 26 and 27 register none of them,
     # and the role leaves them out there. uwsgi gets the socket either way.
-    heat = host.check_output("dpkg-query -W -f='${Version}' heat-common")
-    registered = int(heat.split(':')[-1].split('.')[0]) <= 24
+    version, major = heat_version
+    registered = major <= 24
     for option in ('bind_host', 'bind_port', 'workers'):
-        assert heat_conf.has_option(section, option) == registered, (heat, section, option)
+        assert heat_conf.has_option(section, option) == registered, (version, section, option)
 
 
 def test_engine_workers_follow_cpus(host, heat_conf):
