@@ -44,7 +44,7 @@ molecule: image ## Debian 13 lab end to end: create, prepare, safety tests, conv
 	@echo "molecule: lab container and network removed"
 
 .PHONY: molecule-upgrade
-molecule-upgrade: image ## Debian 12: converge, idempotence, verify; then the upgrade to Debian 13 under a kept stack
+molecule-upgrade: image ## Debian 12: converge, idempotence, verify; then the upgrades to Debian 13 and to testing under a kept stack
 	set -o pipefail; $(PREPARED) upgrade molecule test --no-command-borders -s upgrade $(call STAMP,upgrade)
 	@test -z "$$(podman ps -aq --filter name='^upgrade-controller$$')" || { echo "upgrade-controller left behind"; exit 1; }
 	@! podman network exists heat-upgrade || { echo "network heat-upgrade left behind"; exit 1; }

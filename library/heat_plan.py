@@ -147,7 +147,10 @@ controller:
   returned: when O(controller) is given
   type: dict
 database:
-  description: C(ok), C(host), C(port), C(seconds), with C(wanted) C(in_place) and C(differs); C(msg) and C(cause) on failure.
+  description:
+    - C(ok), C(host), C(port), C(seconds), C(socket) (the first of O(database.sockets) that exists); C(msg) and C(cause) on failure.
+    - With O(database.wanted) C(in_place) and C(differs), and C(sync_collation) (C(default), C(tables)) when
+      the database's default collation is not the one most of its tables have.
   returned: when O(database) is given
   type: dict
 messaging:

@@ -81,13 +81,31 @@ def database_differences(cursor, wanted):
     return differs
 
 
+def sync_collation(cursor, name):
+    """The collation db_sync must create new tables in, when it is not the database's default:
+    {'default': ..., 'tables': ...}, else {}. db_sync creates tables in the database's default
+    collation, and a foreign key between columns of two collations fails (errno 150): a database
+    made by Heat 19 has utf8mb3 tables in a utf8mb4 database, and Heat 26's resource_snapshot
+    table refers to one. The collation most of its tables have is the one to follow."""
+    cursor.execute('SELECT DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s', (name,))
+    default = cursor.fetchall()
+    cursor.execute("SELECT TABLE_COLLATION, COUNT(*) FROM information_schema.TABLES"
+                   " WHERE TABLE_SCHEMA = %s AND TABLE_TYPE = 'BASE TABLE' AND TABLE_COLLATION IS NOT NULL"
+                   " GROUP BY TABLE_COLLATION ORDER BY COUNT(*) DESC, TABLE_COLLATION", (name,))
+    tables = cursor.fetchall()
+    if not default or not tables or to_text(tables[0][0]) == to_text(default[0][0]):
+        return {}
+    return dict(default=to_text(default[0][0]), tables=to_text(tables[0][0]))
+
+
 def check_database_in_place(opts, socket_path=None):
-    """Whether the database and the accounts are as opts['wanted'] asks, read through the
-    administrator's login (over TCP with login.host, else through socket_path): (in_place, differs)."""
+    """Whether the database and the accounts are as opts['wanted'] asks, and the collation db_sync
+    must follow (sync_collation), read through the administrator's login (over TCP with login.host,
+    else through socket_path): (in_place, differs, sync_collation)."""
     try:
         import pymysql  # optional: Heat's own driver, not on a fresh controller
     except ImportError:
-        return False, ['PyMySQL is not installed on this host']
+        return False, ['PyMySQL is not installed on this host'], {}
     login = opts['login'] or {}
     config = dict(user=login.get('user') or 'root', connect_timeout=10)
     if os.path.exists(os.path.expanduser('~/.my.cnf')):
@@ -103,14 +121,15 @@ def check_database_in_place(opts, socket_path=None):
         try:
             with connection.cursor() as cursor:
                 differs = database_differences(cursor, opts['wanted'])
+                collation = sync_collation(cursor, opts['wanted']['name'])
         finally:
             connection.close()
     except pymysql.MySQLError as exc:
         # The database tasks run then, and name what is wrong with their login.
-        return False, ['the administrator login failed: %s' % to_text(exc.args[-1] if exc.args else exc)]
+        return False, ['the administrator login failed: %s' % to_text(exc.args[-1] if exc.args else exc)], {}
     except Exception as exc:  # noqa: BLE001 - an answer not understood is a doubt: the tasks run
-        return False, ['could not read the accounts: %s: %s' % (type(exc).__name__, to_text(exc))]
-    return not differs, differs
+        return False, ['could not read the accounts: %s: %s' % (type(exc).__name__, to_text(exc))], {}
+    return not differs, differs, collation
 
 
 def options():
@@ -153,8 +172,9 @@ def check(opts):
     try:
         result.update(check_database(opts), ok=True)
         if opts['wanted']:
-            in_place, differs = check_database_in_place(opts, result.get('socket'))
+            in_place, differs, collation = check_database_in_place(opts, result.get('socket'))
             result.update(in_place=in_place, **({} if in_place else dict(differs=differs)))
+            result.update(dict(sync_collation=collation) if collation else {})
     except CheckFailed as exc:
         result.update(cause=exc.cause, msg=str(exc))
     return result

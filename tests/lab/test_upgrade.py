@@ -1,8 +1,8 @@
-"""Debian 12 to 13 (and on to testing, once it passes) under a deployed Heat (molecule `upgrade`, side effect).
+"""Debian 12 to 13 and on to testing under a deployed Heat (molecule `upgrade`, side effect).
 
 Against the converged Debian 12 lab controller (HEAT_LAB_CONTAINER), for
 each hop of HOPS (Heat 19 to 24; 24 to 26, 2025.1 to 2026.1, the SLURP
-upgrade, is held back): keep a stack as the demo user, upgrade the controller the way an
+upgrade): keep a stack as the demo user, upgrade the controller the way an
 operator does (apt sources to the next release, full-upgrade, Keystone's
 own db_sync), re-run site.yml, and check that Heat's db_sync ran once and
 was reported changed, that each Heat service restarted at most once
@@ -16,7 +16,7 @@ import re
 
 import pytest
 
-from labtools import LAB, changed_count, in_controller, playbook, task_changes
+from labtools import LAB, changed_count, in_controller, playbook, task_changes, task_sections
 
 STACK = 'keptStack'
 # A stack user (the handle) holds credentials Heat stored encrypted, and a
@@ -54,10 +54,8 @@ def stack_output(name):
 Hop = collections.namedtuple('Hop', 'start suite end')
 # The release the controller starts on, the suite it is upgraded to, and
 # what /etc/debian_version then starts with (testing's reads forky/sid).
-# 13 to testing (Hop('13', 'forky', 'forky'), the SLURP upgrade) is held
-# back: there heat-manage db_sync failed on the database kept from Heat 19
-# and 24 (docs/lab.md).
-HOPS = [Hop('12', 'trixie', '13')]
+# 13 to testing is the SLURP upgrade, 2025.1 to 2026.1.
+HOPS = [Hop('12', 'trixie', '13'), Hop('13', 'forky', 'forky')]
 
 
 @pytest.fixture(scope='module', params=HOPS, ids=lambda hop: '%s-to-%s' % (hop.start, hop.suite))
@@ -129,6 +127,25 @@ def test_site_yml_after_the_upgrade_syncs_once_and_restarts_once(hop):
     # Heat 24's and 26's schemas are under alembic: a revision id.
     version = sh('runuser -u heat -- heat-manage db_version 2>/dev/null | tail -n 1').strip()
     assert re.fullmatch(r'[0-9a-f]{12}', version), version
+    # The database was made by Heat 19: utf8mb3 tables (its migrations named
+    # the character set) in the utf8mb4 database step 3 made, and its
+    # migrate_version in the database's default. The sync made its new tables
+    # in the collation of the others (Heat 26's resource_snapshot has a
+    # foreign key to snapshot, errno 150 otherwise), and the database has its
+    # default back.
+    for task in ('Make new tables in the collation of the existing ones for the sync',
+                 'Give the database back its default collation'):
+        sections = task_sections(run.out, task)
+        assert len(sections) == 1 and '\nok: ' in sections[0], (task, run)
+    name = LAB.get('heat_db_name', 'heat')
+    default = sh("mysql -N -e \"SELECT DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '%s'\""
+                 % name).strip()
+    assert default == 'utf8mb4_general_ci', default
+    tables = dict(line.split() for line in sh(
+        "mysql -N -e \"SELECT TABLE_NAME, TABLE_COLLATION FROM information_schema.TABLES WHERE TABLE_SCHEMA = '%s'\""
+        % name).splitlines())
+    assert {collation for table, collation in tables.items() if table != 'migrate_version'} == {'utf8mb3_general_ci'}, tables
+    assert hop.end != 'forky' or 'resource_snapshot' in tables, tables
 
 
 def test_the_kept_stack_survived_and_can_be_updated_and_deleted(hop):

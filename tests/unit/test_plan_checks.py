@@ -714,6 +714,9 @@ class FakeServer:
 
     def __init__(self):
         self.databases = {'heat'}
+        # The default collation of each database and the collation of each of its tables (a database mysql_db made).
+        self.collations = {'heat': 'utf8mb4_general_ci'}
+        self.tables = {'heat': ['utf8mb4_general_ci'] * 3}
         self.accounts = {}
         for host in ('localhost', '%'):
             self.add('heat', host, DB_PASSWORD)
@@ -743,7 +746,15 @@ class FakeCursor:
 
     def execute(self, sql, args=()):
         self.server.queries.append((sql, args))
-        if 'information_schema.SCHEMATA' in sql:
+        if sql.startswith('SELECT DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA'):
+            self.rows = [(self.server.collations[args[0]],)] if args[0] in self.server.databases else []
+        elif sql.startswith('SELECT TABLE_COLLATION, COUNT(*) FROM information_schema.TABLES'):
+            tables = self.server.tables.get(args[0], []) if args[0] in self.server.databases else []
+            counts = {}
+            for collation in tables:
+                counts[collation] = counts.get(collation, 0) + 1
+            self.rows = sorted(counts.items(), key=lambda row: (-row[1], row[0]))
+        elif 'information_schema.SCHEMATA' in sql:
             self.rows = [(args[0],)] if args[0] in self.server.databases else []
         elif sql == database.PASSWORD_HASH:
             self.rows = [(native_hash(args[0]),)]
@@ -801,6 +812,40 @@ def test_missing_privilege_is_a_difference():
         'privileges of heat@localhost other than ALL on `heat`.*']
 
 
+def test_a_database_whose_tables_follow_its_default_needs_no_other_collation():
+    server = FakeServer()
+    assert database.sync_collation(server.cursor(), 'heat') == {}
+    server.databases = set()  # a fresh controller: db_sync makes every table
+    assert database.sync_collation(server.cursor(), 'heat') == {}
+    server.databases, server.tables = {'heat'}, {'heat': []}
+    assert database.sync_collation(server.cursor(), 'heat') == {}
+
+
+def test_a_database_made_by_heat_19_syncs_in_the_collation_of_its_tables():
+    """Heat 19's migrations made utf8mb3 tables in the utf8mb4 database mysql_db created: a table that
+    Heat 26 adds with a foreign key to one of them must be made in utf8mb3 (else errno 150)."""
+    server = FakeServer()
+    # alembic_version, made in the database's default by an earlier upgrade, does not outvote the rest.
+    server.tables['heat'] = ['utf8mb3_general_ci'] * 30 + ['utf8mb4_general_ci']
+    assert database.sync_collation(server.cursor(), 'heat') == {
+        'default': 'utf8mb4_general_ci', 'tables': 'utf8mb3_general_ci'}
+    # An operator's database made in the server's default collation, with tables in another one.
+    server.collations['heat'] = 'utf8mb4_uca1400_ai_ci'
+    server.tables['heat'] = ['utf8mb4_general_ci'] * 2
+    assert database.sync_collation(server.cursor(), 'heat') == {
+        'default': 'utf8mb4_uca1400_ai_ci', 'tables': 'utf8mb4_general_ci'}
+    assert all(sql.startswith('SELECT') for sql, args in server.queries)
+
+
+def test_the_collation_is_read_with_the_accounts(monkeypatch, tmp_path):
+    monkeypatch.setenv('HOME', str(tmp_path))
+    server = FakeServer()
+    server.tables['heat'] = ['utf8mb3_general_ci'] * 3
+    monkeypatch.setitem(sys.modules, 'pymysql', FakePyMySQL(server))
+    assert database.check_database_in_place({'login': None, 'wanted': WANTED}, '/run/mysqld/mysqld.sock') == (
+        True, [], {'default': 'utf8mb4_general_ci', 'tables': 'utf8mb3_general_ci'})
+
+
 class FakePyMySQL:
     """The pymysql module: connect() records its arguments."""
 
@@ -830,12 +875,12 @@ def test_in_place_through_the_socket_or_over_tcp(monkeypatch, tmp_path):
     fake = FakePyMySQL(FakeServer())
     monkeypatch.setitem(sys.modules, 'pymysql', fake)
     opts = {'login': None, 'wanted': WANTED}
-    assert database.check_database_in_place(opts, '/run/mysqld/mysqld.sock') == (True, [])
+    assert database.check_database_in_place(opts, '/run/mysqld/mysqld.sock') == (True, [], {})
     assert fake.config == {'user': 'root', 'connect_timeout': 10, 'unix_socket': '/run/mysqld/mysqld.sock'}
 
     (tmp_path / '.my.cnf').write_text('[client]\npassword = x\n')
     opts['login'] = {'host': 'db1', 'port': 3307, 'user': 'admin', 'password': None}
-    assert database.check_database_in_place(opts) == (True, [])
+    assert database.check_database_in_place(opts) == (True, [], {})
     assert fake.config == {'user': 'admin', 'connect_timeout': 10, 'host': 'db1', 'port': 3307,
                            'read_default_file': str(tmp_path / '.my.cnf')}
 
@@ -844,12 +889,12 @@ def test_without_pymysql_or_a_login_nothing_is_in_place(monkeypatch):
     monkeypatch.setitem(sys.modules, 'pymysql', None)
     opts = {'login': None, 'wanted': WANTED}
     assert database.check_database_in_place(opts, '/run/mysqld/mysqld.sock') == (
-        False, ['PyMySQL is not installed on this host'])
+        False, ['PyMySQL is not installed on this host'], {})
 
     fake = FakePyMySQL(error=FakePyMySQL.MySQLError(1698, "Access denied for user 'root'@'localhost'"))
     monkeypatch.setitem(sys.modules, 'pymysql', fake)
     assert database.check_database_in_place(opts, '/run/mysqld/mysqld.sock') == (
-        False, ["the administrator login failed: Access denied for user 'root'@'localhost'"])
+        False, ["the administrator login failed: Access denied for user 'root'@'localhost'"], {})
 
 
 def test_an_answer_not_understood_is_a_doubt_not_a_failure(monkeypatch):
@@ -857,14 +902,15 @@ def test_an_answer_not_understood_is_a_doubt_not_a_failure(monkeypatch):
     server = FakeServer()
     server.accounts[('heat', '%')]['grants'] = None  # a SHOW GRANTS answer the read cannot iterate
     monkeypatch.setitem(sys.modules, 'pymysql', FakePyMySQL(server))
-    in_place, differs = database.check_database_in_place({'login': None, 'wanted': WANTED}, '/run/mysqld/mysqld.sock')
+    in_place, differs, collation = database.check_database_in_place({'login': None, 'wanted': WANTED}, '/run/mysqld/mysqld.sock')
     assert in_place is False
     assert differs[0].startswith('could not read the accounts: TypeError')
+    assert collation == {}
 
 
 def test_wanted_is_reported_through_main(module_args, monkeypatch):
     monkeypatch.setattr(database, 'check_database', lambda opts: {'host': 'db', 'port': 3306, 'seconds': 0.0})
-    monkeypatch.setattr(database, 'check_database_in_place', lambda opts, socket_path: (False, ['no account heat@%']))
+    monkeypatch.setattr(database, 'check_database_in_place', lambda opts, socket_path: (False, ['no account heat@%'], {}))
     module_args({'database': {'host': 'db', 'sockets': ['/run/mysqld/mysqld.sock'], 'wanted': WANTED}})
     with pytest.raises(AnsibleExitJson) as exc:
         heat_plan.main()
@@ -872,10 +918,17 @@ def test_wanted_is_reported_through_main(module_args, monkeypatch):
     assert result['database']['in_place'] is False and result['database']['differs'] == ['no account heat@%']
     assert DB_PASSWORD not in json.dumps(result)
 
-    monkeypatch.setattr(database, 'check_database_in_place', lambda opts, socket_path: (True, []))
+    monkeypatch.setattr(database, 'check_database_in_place', lambda opts, socket_path: (True, [], {}))
     with pytest.raises(AnsibleExitJson) as exc:
         heat_plan.main()
     assert exc.value.args[0]['database']['in_place'] is True and 'differs' not in exc.value.args[0]['database']
+    assert 'sync_collation' not in exc.value.args[0]['database']
+
+    collation = {'default': 'utf8mb4_general_ci', 'tables': 'utf8mb3_general_ci'}
+    monkeypatch.setattr(database, 'check_database_in_place', lambda opts, socket_path: (True, [], collation))
+    with pytest.raises(AnsibleExitJson) as exc:
+        heat_plan.main()
+    assert exc.value.args[0]['database']['sync_collation'] == collation
 
 
 def test_wanted_needs_a_login(module_args):

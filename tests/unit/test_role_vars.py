@@ -63,6 +63,21 @@ def test_the_database_tasks_log_in_through_the_socket_the_plan_found():
                   _heat_db_delegate_plan={'database': {'socket': '/run/mysqld/mysqld.sock'}}) == '/run/mysqld/mysqld.sock'
 
 
+
+def test_what_the_database_tasks_do_follows_the_plan_of_the_delegate():
+    collation = {'default': 'utf8mb4_general_ci', 'tables': 'utf8mb3_general_ci'}
+    read = {'in_place': True, 'sync_collation': collation}
+    found = {'controller1': {'_heat_plan': {'database': read}}}
+    assert render('Debian', '{{ _heat_db_in_place }}', hostvars=found, heat_db_delegate_to='controller1') is True
+    assert render('Debian', '{{ _heat_db_sync_collation }}', hostvars=found, heat_db_delegate_to='controller1') == collation
+    # A delegate outside the play: its own look.
+    assert render('Debian', '{{ _heat_db_sync_collation }}', hostvars={}, heat_db_delegate_to='db1',
+                  _heat_db_delegate_plan={'database': read}) == collation
+    # Nothing read (a run started past validate.yml): the database tasks run, db_sync as it is.
+    assert render('Debian', '{{ _heat_db_in_place }}', hostvars={}, heat_db_delegate_to='db1') is False
+    assert render('Debian', '{{ _heat_db_sync_collation }}', hostvars={}, heat_db_delegate_to='db1') == {}
+
+
 @pytest.mark.parametrize('family,names', [
     ('Debian', {'api': 'heat-api', 'cfn': 'heat-api-cfn', 'engine': 'heat-engine'}),
     ('RedHat', {'api': 'openstack-heat-api', 'cfn': 'openstack-heat-api-cfn', 'engine': 'openstack-heat-engine'}),
